@@ -1,0 +1,103 @@
+"""Set up the course environment and run its two jobs: build the website, run the tests.
+
+    python3 make.py book    # build the website into _build/html, executing every page
+    python3 make.py test    # run the whole test suite (extra arguments go to pytest)
+
+Each job first creates or updates a project-local virtual environment in .venv from the
+pinned versions in pyproject.toml ([tool.rnncourse] constraints). Only the standard library is
+used here, so a fresh machine needs nothing but Python 3.11 or newer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+STAMP = VENV / ".rnncourse-installed"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+
+
+def run(command: list[str | os.PathLike], **kwargs) -> None:
+    """Run a command with the environment's bin folder first on PATH; stop on failure."""
+    print("+", " ".join(str(part) for part in command), flush=True)
+    completed = subprocess.run(command, env=venv_environment(), **kwargs)
+    if completed.returncode != 0:
+        sys.exit(completed.returncode)
+
+
+def venv_environment() -> dict[str, str]:
+    """The environment for commands run inside .venv.
+
+    nbgrader calls its `alembic` executable by name, so the venv's bin folder must come first.
+    """
+    environment = dict(os.environ)
+    environment["PATH"] = os.pathsep.join([str(BIN), environment.get("PATH", "")])
+    environment["VIRTUAL_ENV"] = str(VENV)
+    environment.setdefault("MPLBACKEND", "Agg")
+    return environment
+
+
+def requirements_fingerprint() -> str:
+    """A hash of everything that decides what gets installed."""
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes())
+    digest.update(sys.version.encode())
+    return digest.hexdigest()
+
+
+def ensure_environment() -> None:
+    """Create .venv if needed and install the pinned course stack when pyproject.toml changed."""
+    if sys.version_info < (3, 11):
+        sys.exit(f"rnncourse needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
+    if not PYTHON.exists():
+        run([sys.executable, "-m", "venv", VENV])
+    fingerprint = requirements_fingerprint()
+    if STAMP.exists() and STAMP.read_text() == fingerprint:
+        return
+    pins = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["rnncourse"]["constraints"]
+    constraints = VENV / "constraints.txt"
+    constraints.write_text("\n".join(pins) + "\n")
+    run([PYTHON, "-m", "pip", "install", "--disable-pip-version-check", "-c", constraints,
+         "-e", f"{ROOT}[course]"])
+    STAMP.write_text(fingerprint)
+
+
+def build_book(output_dir: Path | None = None, extra: list[str] | None = None) -> None:
+    """Build the Jupyter Book (executing every page); fail on any warning or cell error."""
+    command = [BIN / "jupyter-book", "build", ROOT, "--warningiserror", "--keep-going"]
+    if output_dir is not None:
+        command += ["--path-output", output_dir]
+    run(command + (extra or []), cwd=ROOT)
+    html = (output_dir or ROOT) / "_build" / "html" / "index.html"
+    print(f"\nThe website is in {html.parent}; open {html} in a browser.")
+
+
+def run_tests(pytest_arguments: list[str]) -> None:
+    run([PYTHON, "-m", "pytest", *pytest_arguments], cwd=ROOT)
+
+
+def main(arguments: list[str]) -> None:
+    jobs = {"book": "build the website into _build/html",
+            "test": "run the whole test suite (extra arguments go to pytest)",
+            "setup": "only create or update .venv"}
+    if not arguments or arguments[0] not in jobs:
+        print(__doc__)
+        for name, what in jobs.items():
+            print(f"  {name:6} {what}")
+        sys.exit(2)
+    ensure_environment()
+    job, rest = arguments[0], arguments[1:]
+    if job == "book":
+        build_book(extra=rest)
+    elif job == "test":
+        run_tests(rest)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
