@@ -1,0 +1,7 @@
+"""`python -m rnncourse` is the `rnncourse` command."""
+
+import sys
+
+from rnncourse.cli import main
+
+sys.exit(main())
