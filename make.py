@@ -14,7 +14,6 @@ import hashlib
 import os
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -53,13 +52,15 @@ def requirements_fingerprint() -> str:
 
 def ensure_environment() -> None:
     """Create .venv if needed and install the pinned course stack when pyproject.toml changed."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 (this file must run, and say so, on old Pythons)
         sys.exit(f"rnncourse needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
     if not PYTHON.exists():
         run([sys.executable, "-m", "venv", VENV])
     fingerprint = requirements_fingerprint()
     if STAMP.exists() and STAMP.read_text() == fingerprint:
         return
+    import tomllib  # Python 3.11+, checked above
+
     pins = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["rnncourse"]["constraints"]
     constraints = VENV / "constraints.txt"
     constraints.write_text("\n".join(pins) + "\n")

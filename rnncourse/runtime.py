@@ -20,7 +20,8 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
     if device is None:
         return default_device()
     if not isinstance(device, (str, torch.device)):
-        raise TypeError(f"device must be None, a string or a torch.device, got {type(device).__name__}")
+        raise TypeError(
+            f"device must be None, a string or a torch.device, got {type(device).__name__}")
     resolved = torch.device(device)
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device={str(device)!r} was asked for, but no CUDA GPU is available")
@@ -28,7 +29,8 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
 
 
 def seeded_generator(seed: int | None, device: torch.device) -> torch.Generator:
-    """A random generator on `device`, seeded when `seed` is given (else from torch's global RNG)."""
+    """A random generator on `device`, seeded with `seed`; with `seed=None`, a fresh random seed
+    (not reproducible: for a reproducible run, give a seed or use torch's global generator)."""
     generator = torch.Generator(device=device)
     if seed is None:
         generator.seed()

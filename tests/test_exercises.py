@@ -91,7 +91,8 @@ def test_release_holds_no_solutions_or_hidden_tests(exercise_id: str) -> None:
                 inside = False
             elif inside and len(stripped) > 12 and not stripped.startswith("#"):
                 assert stripped not in released_code, (
-                    f"{exercise_id}: a line of a solution or hidden test is in the release: {stripped!r}")
+                    f"{exercise_id}: a line of a solution or hidden test is in the release: "
+                    f"{stripped!r}")
     assert all(c.outputs == [] for c in released.cells if c.cell_type == "code"), (
         "the release must not carry outputs")
 
@@ -103,7 +104,8 @@ def test_source_notebook_is_well_formed(exercise_id: str) -> None:
     source = nbformat.read(notebook_path(ROOT / "solutions", exercise_id), as_version=4)
     nbformat.validate(source)
     first, second = source.cells[0], source.cells[1]
-    assert first.cell_type == "markdown" and first.source.startswith("# "), "first cell: an H1 title"
+    assert first.cell_type == "markdown" and first.source.startswith("# "), (
+        "first cell: an H1 title")
     assert second.cell_type == "code" and second.metadata["nbgrader"]["locked"], (
         "second cell: the locked set-up cell")
     assert "warnings.filterwarnings" in second.source, "the set-up cell silences warnings (stderr)"
@@ -143,7 +145,9 @@ def test_autograding(exercise_id: str, tmp_path: Path) -> None:
 
     assert sum(part.max_score for part in scores["solved"]) == total
     assert total_score("solved") == total, f"the solution loses points: {scores['solved']}"
-    assert total_score("untouched") == 0, f"the untouched release earns points: {scores['untouched']}"
+    assert total_score("untouched") == 0, (
+        f"the untouched release earns points: {scores['untouched']}")
     for part, points in parts.items():
         assert total_score(f"without-{part}") == total - points, (
-            f"leaving out {part} should cost exactly its {points} points: {scores[f'without-{part}']}")
+            f"leaving out {part} should cost exactly its {points} points: "
+            f"{scores[f'without-{part}']}")

@@ -24,7 +24,8 @@ class NbgraderError(RuntimeError):
 
 
 def find_course_root(start: str | Path | None = None) -> Path:
-    """The nearest folder at or above `start` (default: the working folder) with nbgrader_config.py."""
+    """The nearest folder at or above `start` (default: the working folder) holding
+    nbgrader_config.py."""
     here = Path(start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
         if (folder / "nbgrader_config.py").is_file():
@@ -109,7 +110,7 @@ def read_scores(course_root: str | Path, exercise_id: str) -> dict[str, list[Gra
 
 
 def solution_cell_sources(notebook: nbformat.NotebookNode) -> dict[str, str]:
-    """grade_id -> the code of each solution cell with its `### BEGIN/END SOLUTION` lines removed."""
+    """grade_id -> the code of each solution cell, its `### BEGIN/END SOLUTION` lines removed."""
     sources = {}
     for cell in notebook.cells:
         metadata = cell.metadata.get("nbgrader", {})
