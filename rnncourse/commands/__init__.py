@@ -1,0 +1,6 @@
+"""Subcommands of the `rnncourse` command line, one module each.
+
+A module here defines `HELP` (one line), `add_arguments(parser)` and `run(arguments) -> int`;
+`rnncourse/cli.py` lists the modules. They import their heavy dependencies inside `run`, so that
+`rnncourse --help` stays fast.
+"""

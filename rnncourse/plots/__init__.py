@@ -1,0 +1,43 @@
+"""Figures for the chapters, one module per chapter, sharing one colour-blind-safe style.
+
+The palette is Okabe and Ito's (2008), readable with every common colour-vision deficiency;
+line styles differ too, so curves stay distinct in greyscale.
+"""
+
+from __future__ import annotations
+
+from itertools import cycle
+
+import matplotlib.pyplot as plt
+
+OKABE_ITO = {
+    "orange": "#E69F00",
+    "sky blue": "#56B4E9",
+    "bluish green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish purple": "#CC79A7",
+    "black": "#000000",
+}
+# The order curves take colours in: strongest contrasts first (yellow last, weak on white).
+PALETTE = [OKABE_ITO[name] for name in
+           ("blue", "vermillion", "bluish green", "reddish purple", "orange", "sky blue", "black",
+            "yellow")]
+LINESTYLES = ["-", "--", "-.", ":"]
+
+
+def series_styles() -> cycle:
+    """An endless cycle of `dict(color=..., linestyle=...)` for successive curves."""
+    return cycle([{"color": colour, "linestyle": LINESTYLES[i % len(LINESTYLES)]}
+                  for i, colour in enumerate(PALETTE)])
+
+
+def new_figure(ncols: int = 1, nrows: int = 1, width: float = 6.4, height: float = 4.0,
+               **kwargs) -> tuple[plt.Figure, object]:
+    """A figure with the course style: constrained layout, a light grid."""
+    figure, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows),
+                                layout="constrained", **kwargs)
+    for axis in (axes.flat if hasattr(axes, "flat") else [axes]):
+        axis.grid(True, alpha=0.3)
+    return figure, axes
