@@ -15,3 +15,17 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 # A cell that runs longer than this is stopped, and its test scores 0; the rest is still graded.
 c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
+
+# Autograding runs rnncourse's guarded execution in place of nbgrader's Execute
+# (rnncourse/grading/execution.py; `rnncourse grade` sets the same): warnings and other stderr
+# output from student code cost no points, test cells are protected from student code that
+# replaces what they compare with, and each notebook has a time limit as well as each cell.
+c.Autograde.autograde_preprocessors = [
+    "rnncourse.grading.execution.GuardedExecute",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.GuardedExecute.notebook_timeout = 600

@@ -8,7 +8,12 @@ import sys
 
 # Subcommand name -> the module in rnncourse/commands/ that implements it.
 SUBCOMMANDS = {
+    "bench": "rnncourse.commands.bench",
+    "exercises": "rnncourse.commands.exercises",
+    "grade": "rnncourse.commands.grade",
+    "pretrain": "rnncourse.commands.pretrain",
     "release": "rnncourse.commands.release",
+    "train": "rnncourse.commands.train",
 }
 
 

@@ -4,6 +4,12 @@
     sequence.py         multi-layer RNN, LSTM, GRU over whole sequences; record_hidden_states()
     recurrent_model.py  RecurrentModel: a recurrent core and a linear readout
     init.py             orthogonal / identity / spectral-radius initialisation, forget-gate bias
+    normalized.py       layer-norm and recurrent batch-norm LSTM cells and layers (chapter 2)
+    fused_lstm.py       FusedLSTM: one autograd node per layer, BPTT written out (chapter 4)
+    minimal.py          minGRU, minLSTM and the scans that run them in parallel over time (ch. 4)
+    char_lm.py          CharLanguageModel (embedding, core, head), CarriedState (chapter 6)
+    forecaster.py       WindowForecaster: L past values -> H future ones (chapter 6)
+    inspect.py          record_gates (gate activations over a sequence), parameter counts (ch. 3)
 
 State dicts load both ways with torch.nn.RNN / LSTM / GRU and the torch.nn cells.
 """
@@ -16,11 +22,50 @@ from rnncourse.models.cells import (
     lstm_step,
     rnn_step,
 )
+from rnncourse.models.char_lm import CarriedState, CharLanguageModel, detach_state
+from rnncourse.models.forecaster import WindowForecaster
+from rnncourse.models.fused_lstm import FusedLSTM
 from rnncourse.models.init import initialize_recurrent_weights, set_forget_gate_bias
+from rnncourse.models.inspect import (
+    GateTrace,
+    hidden_size_for_budget,
+    record_gates,
+    recurrent_parameter_count,
+)
+from rnncourse.models.minimal import MinGRU, MinLSTM
+from rnncourse.models.normalized import (
+    BatchNormLSTM,
+    BatchNormLSTMCell,
+    LayerNorm,
+    LayerNormLSTM,
+    LayerNormLSTMCell,
+    RecurrentBatchNorm,
+    layer_norm,
+    normalized_lstm_model,
+)
 from rnncourse.models.recurrent_model import RecurrentModel
 from rnncourse.models.sequence import GRU, LSTM, RNN, RecordedStates
 
 __all__ = [
+    "CarriedState",
+    "CharLanguageModel",
+    "detach_state",
+    "WindowForecaster",
+    "BatchNormLSTM",
+    "BatchNormLSTMCell",
+    "LayerNorm",
+    "LayerNormLSTM",
+    "LayerNormLSTMCell",
+    "RecurrentBatchNorm",
+    "layer_norm",
+    "normalized_lstm_model",
+    "FusedLSTM",
+    "GateTrace",
+    "hidden_size_for_budget",
+    "record_gates",
+    "recurrent_parameter_count",
+    "MinGRU",
+    "MinLSTM",
     "GRU",
     "GRUCell",
     "LSTM",

@@ -1,13 +1,16 @@
 """Figures for the chapters, one module per chapter, sharing one colour-blind-safe style.
 
 The palette is Okabe and Ito's (2008), readable with every common colour-vision deficiency;
-line styles differ too, so curves stay distinct in greyscale.
+line styles differ too, so curves stay distinct in greyscale. Importing this package makes that
+the default for every matplotlib figure (`use_course_style()`), so a chapter that plots with
+`rnncourse.plots` or plain `plt.plot` gets the same colours.
 """
 
 from __future__ import annotations
 
 from itertools import cycle
 
+import matplotlib as mpl
 import matplotlib.pyplot as plt
 
 OKABE_ITO = {
@@ -41,3 +44,24 @@ def new_figure(ncols: int = 1, nrows: int = 1, width: float = 6.4, height: float
     for axis in (axes.flat if hasattr(axes, "flat") else [axes]):
         axis.grid(True, alpha=0.3)
     return figure, axes
+
+
+def course_style() -> dict[str, object]:
+    """The matplotlib settings of the course: the palette and line styles as the default cycle.
+
+    Successive curves take `PALETTE[i]` with `LINESTYLES[i % 4]`, as in `series_styles()`;
+    images use the perceptually uniform, colour-blind-safe "cividis" colour map.
+    """
+    return {
+        "axes.prop_cycle": mpl.cycler(color=PALETTE)
+        + mpl.cycler(linestyle=[LINESTYLES[i % len(LINESTYLES)] for i in range(len(PALETTE))]),
+        "image.cmap": "cividis",
+    }
+
+
+def use_course_style() -> None:
+    """Make the course style matplotlib's default for the rest of the session."""
+    mpl.rcParams.update(course_style())
+
+
+use_course_style()

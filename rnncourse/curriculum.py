@@ -1,0 +1,331 @@
+"""Curricula: which examples a model trains on at each step.
+
+Curriculum learning (Bengio, Louradour, Collobert and Weston 2009) orders training from easy to
+hard. For a recurrent network the natural measure of difficulty is the sequence length, or the
+size of a problem such as the number of digits to add. Two families live here:
+
+- **Length schedules**, `step -> length`: `ConstantLength` (no curriculum), `LinearLength`,
+  `SteppedLength`, and `MasteryCurriculum`, which moves to the next level only once the model
+  has mastered the current one (a loss below, or an accuracy above, a threshold).
+- **Difficulty strategies** of Zaremba and Sutskever (2014), `CurriculumStrategy`: a
+  distribution over difficulties 1..D from which each example of a batch draws its own:
+
+      none:      p(d) = [d = D]                              always the target
+      naive:     p(d) = [d = c]                              c grows as the model masters it
+      mix:       p(d) = 1/D                                  uniform over 1..D
+      combined:  p(d) = (1 - λ) [d = c] + λ / D              naive, mixed with a share λ of mix
+
+Both plug into `rnncourse.training.fit`, whose `batches` may be a callable `step -> batch`:
+`ScheduledBatches(schedule, make_batch)` asks the schedule for the level at each step and
+builds the batch. An adaptive curriculum learns how the model is doing through
+`fit(evaluate=..., eval_every=...)`: see `mastery_evaluator`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from rnncourse.runtime import seeded_generator
+from rnncourse.tasks import _check_int  # the course's int check: TypeError / ValueError by name
+
+__all__ = [
+    "STRATEGIES",
+    "ConstantLength",
+    "CurriculumStrategy",
+    "LinearLength",
+    "MasteryCurriculum",
+    "ScheduledBatches",
+    "SteppedLength",
+    "mastery_evaluator",
+]
+
+STRATEGIES = ("none", "naive", "mix", "combined")
+
+
+def _check_step(step: object) -> int:
+    return _check_int("step", step, 0)
+
+
+# ----------------------------------------------------------------------------------------------
+# Length schedules: step -> sequence length
+
+
+@dataclass(frozen=True)
+class ConstantLength:
+    """No curriculum: T(step) = length."""
+
+    length: int
+
+    def __post_init__(self) -> None:
+        _check_int("length", self.length, 1)
+
+    def __call__(self, step: int) -> int:
+        _check_step(step)
+        return self.length
+
+
+@dataclass(frozen=True)
+class LinearLength:
+    """T grows linearly from `start` to `end` over `ramp_steps` steps, then stays at `end`:
+
+        T(step) = round(start + (end - start) · min(1, step / ramp_steps))
+    """
+
+    start: int
+    end: int
+    ramp_steps: int
+
+    def __post_init__(self) -> None:
+        _check_int("start", self.start, 1)
+        _check_int("end", self.end, self.start)
+        _check_int("ramp_steps", self.ramp_steps, 1)
+
+    def __call__(self, step: int) -> int:
+        _check_step(step)
+        fraction = min(1.0, step / self.ramp_steps)
+        return round(self.start + (self.end - self.start) * fraction)
+
+
+@dataclass(frozen=True)
+class SteppedLength:
+    """T starts at `start` and grows by `increment` every `every` steps, up to `end`:
+
+        T(step) = min(end, start + increment · ⌊step / every⌋)
+    """
+
+    start: int
+    end: int
+    increment: int
+    every: int
+
+    def __post_init__(self) -> None:
+        _check_int("start", self.start, 1)
+        _check_int("end", self.end, self.start)
+        _check_int("increment", self.increment, 1)
+        _check_int("every", self.every, 1)
+
+    def __call__(self, step: int) -> int:
+        _check_step(step)
+        return min(self.end, self.start + self.increment * (step // self.every))
+
+
+@dataclass
+class MasteryCurriculum:
+    """Train at `levels[0]` until mastered, then `levels[1]`, ... (the last level is the target).
+
+    `observe(score)` reports how the model does at the current level: a loss when
+    `higher_is_better` is False (mastered when score <= threshold), an accuracy when True
+    (mastered when score >= threshold). With `patience`, the curriculum also moves on after
+    `patience` observations in a row without a new best score at this level, Zaremba and
+    Sutskever's "once learning stops making progress".
+
+    Calling it, `curriculum(step)`, gives the current level and records in `stages` the step at
+    which each level was first used.
+    """
+
+    levels: Sequence[int]
+    threshold: float
+    higher_is_better: bool = False
+    patience: int | None = None
+    index: int = 0
+    stages: list[tuple[int, int]] = field(default_factory=list)
+    _best: float = field(default=math.nan, repr=False)
+    _stale: int = field(default=0, repr=False)
+
+    def __post_init__(self) -> None:
+        if len(self.levels) == 0:
+            raise ValueError("levels must hold at least one level (the target)")
+        self.levels = [_check_int("levels[i]", level, 1) for level in self.levels]
+        if not math.isfinite(self.threshold):
+            raise ValueError(f"threshold must be a finite number, got {self.threshold!r}")
+        if self.patience is not None:
+            _check_int("patience", self.patience, 1)
+
+    @property
+    def level(self) -> int:
+        return self.levels[self.index]
+
+    @property
+    def target(self) -> int:
+        return self.levels[-1]
+
+    @property
+    def finished(self) -> bool:
+        """True once training is at the last level."""
+        return self.index == len(self.levels) - 1
+
+    def __call__(self, step: int) -> int:
+        _check_step(step)
+        if not self.stages or self.stages[-1][1] != self.level:
+            self.stages.append((step, self.level))
+        return self.level
+
+    def _is_better(self, score: float, than: float) -> bool:
+        return score > than if self.higher_is_better else score < than
+
+    def observe(self, score: float) -> bool:
+        """Report a score at the current level; return True when the curriculum moved on."""
+        score = float(score)
+        if self.finished:
+            return False
+        mastered = (score >= self.threshold) if self.higher_is_better else (
+            score <= self.threshold)
+        if math.isnan(self._best) or self._is_better(score, self._best):
+            self._best, self._stale = score, 0
+        else:
+            self._stale += 1
+        stalled = self.patience is not None and self._stale >= self.patience
+        if mastered or stalled:
+            self.index += 1
+            self._best, self._stale = math.nan, 0
+            return True
+        return False
+
+
+# ----------------------------------------------------------------------------------------------
+# Zaremba and Sutskever's strategies: a difficulty per example
+
+
+class CurriculumStrategy:
+    """Draws a difficulty in 1..target for each example of a batch (Zaremba and Sutskever 2014).
+
+    Args:
+        name: "none", "naive", "mix" or "combined" (see the module docstring).
+        target: D, the difficulty the model is evaluated at.
+        threshold, higher_is_better, patience: when the naive level c moves on (see
+            `MasteryCurriculum`); used by "naive" and "combined" only.
+        mix_fraction: λ, the share of uniformly drawn examples in "combined".
+    """
+
+    def __init__(
+        self,
+        name: str,
+        target: int,
+        *,
+        threshold: float = 0.95,
+        higher_is_better: bool = True,
+        patience: int | None = None,
+        mix_fraction: float = 0.5,
+    ) -> None:
+        if name not in STRATEGIES:
+            choices = ", ".join(map(repr, STRATEGIES))
+            raise ValueError(f"name must be one of {choices}, got {name!r}")
+        _check_int("target", target, 1)
+        if not 0.0 <= mix_fraction <= 1.0:
+            raise ValueError(f"mix_fraction must lie in [0, 1], got {mix_fraction!r}")
+        self.name, self.target, self.mix_fraction = name, target, mix_fraction
+        self.naive = MasteryCurriculum(
+            list(range(1, target + 1)), threshold, higher_is_better, patience
+        )
+
+    def __repr__(self) -> str:
+        return f"CurriculumStrategy({self.name!r}, target={self.target}, level={self.level})"
+
+    @property
+    def level(self) -> int:
+        """The naive level c for "naive" and "combined"; the target for the others."""
+        return self.naive.level if self.name in ("naive", "combined") else self.target
+
+    @property
+    def adaptive(self) -> bool:
+        """True when `observe` can change the distribution."""
+        return self.name in ("naive", "combined")
+
+    def distribution(self) -> torch.Tensor:
+        """p(d) for d = 1..target as a (target,) float tensor that sums to 1."""
+        uniform = torch.full((self.target,), 1.0 / self.target)
+        at_level = torch.zeros(self.target)
+        at_level[self.level - 1] = 1.0
+        if self.name in ("none", "naive"):
+            return at_level
+        if self.name == "mix":
+            return uniform
+        return (1.0 - self.mix_fraction) * at_level + self.mix_fraction * uniform
+
+    def sample(self, batch_size: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """(batch_size,) int64 difficulties drawn independently from `distribution()`."""
+        _check_int("batch_size", batch_size, 1)
+        draws = torch.multinomial(self.distribution(), batch_size, replacement=True,
+                                  generator=generator)
+        return draws + 1
+
+    def __call__(self, step: int) -> int:
+        """The current level, recorded in `stages` (so it can serve as a schedule)."""
+        return self.naive(step) if self.adaptive else self.target
+
+    @property
+    def stages(self) -> list[tuple[int, int]]:
+        return self.naive.stages if self.adaptive else []
+
+    @property
+    def finished(self) -> bool:
+        """True when `observe` can no longer change the distribution."""
+        return not self.adaptive or self.naive.finished
+
+    def observe(self, score: float) -> bool:
+        """Report the score at the current level; True when the naive level moved on."""
+        return self.naive.observe(score) if self.adaptive else False
+
+
+# ----------------------------------------------------------------------------------------------
+# Glue for the fit loop
+
+
+class ScheduledBatches:
+    """`step -> batch` for `fit`: `make_batch(schedule(step), generator)`.
+
+    `schedule(step)` returns whatever `make_batch` needs: a length from a length schedule, a
+    tensor of per-example difficulties, ... `levels[i]` keeps what step i used (ints, or the
+    mean of a tensor) for plotting. With `seed`, batches come from a generator of their own, so
+    the data do not depend on anything else that draws random numbers.
+    """
+
+    def __init__(
+        self,
+        schedule: Callable[[int], Any],
+        make_batch: Callable[[Any, torch.Generator | None], tuple[Any, Any]],
+        *,
+        seed: int | None = None,
+    ) -> None:
+        if not callable(schedule) or not callable(make_batch):
+            raise TypeError("schedule and make_batch must be callables")
+        self.schedule, self.make_batch = schedule, make_batch
+        self.generator = seeded_generator(seed, torch.device("cpu")) if seed is not None else None
+        self.levels: list[float] = []
+
+    def __call__(self, step: int) -> tuple[Any, Any]:
+        level = self.schedule(step)
+        self.levels.append(float(level.float().mean()) if torch.is_tensor(level) else level)
+        return self.make_batch(level, self.generator)
+
+
+def mastery_evaluator(
+    curriculum: MasteryCurriculum | CurriculumStrategy,
+    score_at_level: Callable[[nn.Module, int], float],
+    evaluate_target: Callable[[nn.Module], float],
+    *,
+    trace: list[tuple[float, int]] | None = None,
+) -> Callable[[nn.Module], float]:
+    """An `evaluate` function for `fit` that also drives an adaptive curriculum.
+
+    Each call scores the model at the curriculum's current level with
+    `score_at_level(model, level)`, reports it (`curriculum.observe`), and returns
+    `evaluate_target(model)`, which `fit` records in `History.eval_loss`: how the model does
+    on the task it is meant to learn. With `trace`, (score, level) pairs are appended to it.
+    """
+    def evaluate(model: nn.Module) -> float:
+        if not curriculum.finished:  # once at the target, nothing is left to decide
+            level = curriculum.level
+            score = float(score_at_level(model, level))
+            curriculum.observe(score)
+            if trace is not None:
+                trace.append((score, level))
+        return float(evaluate_target(model))
+
+    return evaluate

@@ -1,0 +1,381 @@
+"""Chapter 5, transfer learning: the experiments behind the page.
+
+- Text. A character-level LSTM language model pretrained on a large corpus (the King James
+  Bible, by `rnncourse pretrain language`; the book ships the result as a small checkpoint) is
+  fine-tuned on a small corpus of another domain (Bierce's Devil's Dictionary), against the same
+  network trained from scratch on it: bits per character against the amount of target text
+  (`run_text_transfer`), and ways of fine-tuning (all layers, lower layers frozen, only the
+  head, discriminative learning rates).
+- Time series: see `rnncourse.experiments.transfer_series`.
+
+The text models all read one fixed alphabet (`ascii_vocabulary`), so a model trained on one
+corpus can read, and be fine-tuned on, any other English text.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from rnncourse.data.text import CharVocabulary, load_text, split_text
+from rnncourse.experiments.language import (
+    CorpusSplits,
+    LanguageModelSettings,
+    evaluate_bits_per_character,
+    load_language_model,
+    prepare_corpus,
+    save_language_model,
+    train_language_model,
+)
+from rnncourse.models.char_lm import CharLanguageModel
+from rnncourse.runtime import resolve_device, seeded_generator
+from rnncourse.training import History, fit
+from rnncourse.transfer import (
+    discriminative_parameter_groups,
+    freeze,
+    trainable_parameter_count,
+)
+
+__all__ = [
+    "FINE_TUNING_STRATEGIES",
+    "FULL_SCALE_TEXT",
+    "FineTuneRun",
+    "TextTransferResult",
+    "ascii_vocabulary",
+    "fine_tune_language_model",
+    "pretrain_language_model",
+    "random_window_batches",
+    "run_text_transfer",
+    "save_pretrained",
+    "target_splits",
+    "verify_checkpoint",
+    "whitespace_cost",
+]
+
+LN2 = math.log(2.0)
+
+
+def ascii_vocabulary() -> CharVocabulary:
+    """Newline, the 95 printable ASCII characters and the unknown symbol: 97 ids, fixed in
+    advance, so a model pretrained on one corpus can read (and be fine-tuned on) another."""
+    return CharVocabulary(["\n"] + [chr(code) for code in range(32, 127)], unknown="\ufffd")
+
+
+def target_splits(corpus: str, vocabulary: CharVocabulary) -> CorpusSplits:
+    """A corpus encoded with `vocabulary`, cut 90 / 5 / 5 into train, validation and test."""
+    train, valid, test = split_text(vocabulary.encode(load_text(corpus)), (0.9, 0.05, 0.05))
+    return CorpusSplits(corpus, vocabulary, train, valid, test)
+
+
+# ----------------------------------------------------------------------------------------------
+# Pretraining (run by `rnncourse pretrain language`, not by the page)
+
+
+def pretrain_language_model(
+    corpus: str = "kjv",
+    *,
+    verify_characters: int = 50_000,
+    device: str | torch.device | None = None,
+    progress: bool | None = False,
+    **settings: Any,
+) -> tuple[Any, dict[str, Any]]:
+    """Train a character LM on `corpus` with the ASCII vocabulary (chapter 6's training loop:
+    truncated BPTT, clipping, learning rate halved on plateaus, early stopping).
+
+    Returns the run and its metrics, among them `verify_bpc`: the bpc, with the weights rounded
+    to float16 as the checkpoint stores them, on the first `verify_characters` characters of
+    the corpus's test part, which a reader recomputes from the checkpoint in a second.
+    """
+    splits = prepare_corpus(corpus, vocabulary=ascii_vocabulary())
+    run = train_language_model(LanguageModelSettings(corpus=corpus, **settings), splits=splits,
+                               device=device, progress=progress)
+    with torch.no_grad():
+        for parameter in run.model.parameters():  # as stored: float16, read back as float32
+            parameter.copy_(parameter.half().float())
+    metrics = {key: value for key, value in run.metrics().items() if key != "train_bpc"}
+    metrics["test_bpc"] = evaluate_bits_per_character(run.model, splits.test)
+    metrics["verify_characters"] = verify_characters
+    metrics["verify_bpc"] = evaluate_bits_per_character(run.model,
+                                                        splits.test[:verify_characters])
+    return run, metrics
+
+
+def save_pretrained(path: str | Path, run: Any, metrics: dict[str, Any]) -> Path:
+    """The pretrained model as a float16 checkpoint (chapter 6's format) with its metrics."""
+    return save_language_model(path, run.model, run.vocabulary, run.settings, metrics, half=True)
+
+
+def verify_checkpoint(path: str | Path, device: str | torch.device | None = None
+                      ) -> dict[str, Any]:
+    """Reload a pretrained checkpoint and recompute its `verify_bpc` on its corpus's test part.
+
+    Returns the loaded model and vocabulary, the bpc stored by the command that wrote the file,
+    the one measured now, and the command's settings.
+    """
+    loaded = load_language_model(path, device=device)
+    corpus = loaded.settings.corpus
+    characters = int(loaded.metrics["verify_characters"])
+    splits = prepare_corpus(corpus, vocabulary=loaded.vocabulary)
+    measured = evaluate_bits_per_character(loaded.model, splits.test[:characters])
+    return {"model": loaded.model, "vocabulary": loaded.vocabulary, "corpus": corpus,
+            "stored_bpc": float(loaded.metrics["verify_bpc"]), "measured_bpc": measured,
+            "characters": characters, "settings": loaded.settings, "metrics": loaded.metrics}
+
+
+# ----------------------------------------------------------------------------------------------
+# Fine-tuning on a small corpus
+
+
+def random_window_batches(
+    stream: Tensor,
+    batch_size: int,
+    seq_len: int,
+    *,
+    seed: int | None = None,
+    device: str | torch.device | None = None,
+):
+    """`step -> (inputs, targets)`: `batch_size` windows of `seq_len` + 1 consecutive ids from
+    random places in `stream`; targets are the inputs shifted by one character.
+
+    Unlike truncated BPTT over contiguous rows, this works however short the stream is (a
+    few thousand characters), and every step sees fresh places in it.
+    """
+    if not isinstance(stream, Tensor) or stream.dim() != 1:
+        raise ValueError("stream must be a 1-D tensor of ids")
+    if len(stream) < seq_len + 2:
+        raise ValueError(f"stream has {len(stream)} ids, fewer than seq_len + 2 = {seq_len + 2}")
+    device = resolve_device(device)
+    generator = seeded_generator(seed, torch.device("cpu"))
+    offsets = torch.arange(seq_len + 1)
+
+    def next_batch(step: int) -> tuple[Tensor, Tensor]:
+        starts = torch.randint(len(stream) - seq_len, (batch_size, 1), generator=generator)
+        rows = stream[starts + offsets]  # (B, T + 1)
+        return rows[:, :-1].to(device), rows[:, 1:].to(device)
+
+    return next_batch
+
+
+@dataclass
+class FineTuneRun:
+    """One model trained on the target corpus: validation bpc over training and test bpc of
+    the weights that were best on validation."""
+
+    label: str
+    train_characters: int
+    eval_step: list[int]
+    valid_bpc: list[float]
+    test_bpc: float
+    trainable_parameters: int
+    seconds: float
+
+    @property
+    def best_valid_bpc(self) -> float:
+        return min(self.valid_bpc)
+
+
+def _next_character_loss(logits: Tensor, targets: Tensor) -> Tensor:
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
+
+
+def fine_tune_language_model(
+    model: CharLanguageModel,
+    splits: CorpusSplits,
+    *,
+    label: str,
+    train_characters: int | None = None,
+    parameter_groups: list[dict[str, Any]] | None = None,
+    lr: float = 3e-3,
+    steps: int = 150,
+    eval_every: int = 50,
+    batch_size: int = 32,
+    seq_len: int = 64,
+    clip_norm: float = 1.0,
+    device: str | torch.device | None = None,
+    seed: int = 0,
+) -> FineTuneRun:
+    """Train `model` (in place) on the first `train_characters` of `splits.train` for `steps`
+    Adam steps on random windows; keep the weights best on validation; score them on test.
+
+    Frozen parameters (`rnncourse.transfer.freeze`) stay as they are. `parameter_groups`
+    (e.g. `discriminative_parameter_groups(model, lr)`) set a learning rate per layer; without
+    them every trainable parameter gets `lr`.
+    """
+    device = resolve_device(device)
+    model.to(device)
+    train = splits.train[:train_characters] if train_characters else splits.train
+    groups = parameter_groups or [{"params": [p for p in model.parameters() if p.requires_grad]}]
+    optimizer = torch.optim.Adam(groups, lr=lr)
+    best = {"bpc": math.inf, "weights": copy.deepcopy(model.state_dict())}
+    valid_bpc: list[float] = []
+
+    def validate(_: torch.nn.Module) -> float:
+        bpc = evaluate_bits_per_character(model, splits.valid, device=device)
+        valid_bpc.append(bpc)
+        if bpc < best["bpc"]:
+            best.update(bpc=bpc, weights=copy.deepcopy(model.state_dict()))
+        return bpc
+
+    history: History = fit(
+        model, random_window_batches(train, batch_size, seq_len, seed=seed, device=device),
+        _next_character_loss, steps=steps, optimizer=optimizer, clip_norm=clip_norm,
+        device=device, seed=seed, progress=False, evaluate=validate, eval_every=eval_every,
+    )
+    model.load_state_dict(best["weights"])
+    test_bpc = evaluate_bits_per_character(model, splits.test, device=device)
+    return FineTuneRun(label, len(train), history.eval_step, valid_bpc, test_bpc,
+                       trainable_parameter_count(model), history.seconds)
+
+
+# Ways of fine-tuning compared on the page: which layers are frozen, and how learning rates go.
+FINE_TUNING_STRATEGIES = {
+    "all layers, one learning rate": {"frozen": [], "decay": None},
+    "discriminative learning rates": {"frozen": [], "decay": 2.6},
+    "lower layers frozen": {"frozen": ["embedding", "rnn.l0"], "decay": None},
+    "only the head": {"frozen": ["embedding", "rnn"], "decay": None},
+}
+SCRATCH, FINE_TUNED = "from scratch", "all layers, one learning rate"
+
+
+@torch.no_grad()
+def whitespace_cost(model: CharLanguageModel, vocabulary: CharVocabulary, stream: Tensor
+                    ) -> dict[str, float]:
+    """Where a model's bits go on `stream`: the share of the characters that are spaces or
+    line breaks, the share of all bits spent predicting them, and the bpc of the rest."""
+    was_training = model.training
+    model.eval()
+    logits, _ = model(stream[:-1].unsqueeze(0).to(model.device))
+    bits = F.cross_entropy(logits[0], stream[1:].to(model.device), reduction="none").cpu() / LN2
+    model.train(was_training)
+    targets = stream[1:]
+    whitespace = (targets == vocabulary.index[" "]) | (targets == vocabulary.index["\n"])
+    return {"characters": float(whitespace.float().mean()),
+            "bits": float(bits[whitespace].sum() / bits.sum()),
+            "bpc_without": float(bits[~whitespace].mean())}
+
+
+@dataclass
+class TextTransferResult:
+    source_corpus: str
+    target_corpus: str
+    train_sizes: list[int]
+    strategies_size: int
+    steps: int
+    zero_shot_bpc: float  # the pretrained model on the target's test part, before fine-tuning
+    zero_shot_whitespace: dict[str, float] = field(default_factory=dict)
+    runs: list[FineTuneRun] = field(default_factory=list)
+
+    def run(self, label: str, train_characters: int) -> FineTuneRun:
+        for run in self.runs:
+            if run.label == label and run.train_characters == train_characters:
+                return run
+        raise KeyError(f"no run {label!r} with {train_characters} characters")
+
+    def test_bpc(self, label: str) -> list[float]:
+        """Test bpc of `label` at every train size."""
+        return [self.run(label, size).test_bpc for size in self.train_sizes]
+
+    def strategy_runs(self) -> list[FineTuneRun]:
+        return [self.run(label, self.strategies_size)
+                for label in (SCRATCH, *FINE_TUNING_STRATEGIES)]
+
+
+def run_text_transfer(
+    checkpoint: str | Path,
+    *,
+    target_corpus: str = "devils_dictionary",
+    train_sizes: Sequence[int] = (3_000, 30_000, 300_000),
+    strategies_size: int = 3_000,
+    steps: int = 150,
+    eval_every: int = 25,
+    lr: float = 3e-3,
+    fine_tune_lr: float = 3e-3,
+    decay: float = 2.6,
+    batch_size: int = 32,
+    seq_len: int = 64,
+    valid_characters: int | None = 10_000,
+    device: str | torch.device | None = None,
+    seed: int = 0,
+) -> TextTransferResult:
+    """The pretrained model of `checkpoint` against the same network from scratch on
+    `target_corpus`, for each amount of target text in `train_sizes`; at `strategies_size`,
+    also each way of fine-tuning in `FINE_TUNING_STRATEGIES`.
+
+    Every run has the same number of `steps`, batch and window length, and keeps the weights
+    best on (the first `valid_characters` of) the target's validation part; all are scored on
+    the whole of the target's test part.
+    """
+    device = resolve_device(device)
+    loaded = load_language_model(checkpoint, device=device)
+    pretrained, vocabulary = loaded.model, loaded.vocabulary
+    splits = target_splits(target_corpus, vocabulary)
+    if valid_characters:
+        splits.valid = splits.valid[:valid_characters]
+    sizes = sorted(set(train_sizes) | {strategies_size})
+    result = TextTransferResult(loaded.settings.corpus, target_corpus, list(train_sizes),
+                                strategies_size, steps,
+                                evaluate_bits_per_character(pretrained, splits.test),
+                                whitespace_cost(pretrained, vocabulary, splits.test))
+    common = {"steps": steps, "eval_every": eval_every, "batch_size": batch_size,
+              "seq_len": seq_len, "device": device, "seed": seed}
+    for size in sizes:
+        scratch = CharLanguageModel.from_config(pretrained.config, device=device, seed=seed)
+        result.runs.append(fine_tune_language_model(
+            scratch, splits, label=SCRATCH, train_characters=size, lr=lr, **common))
+        labels = FINE_TUNING_STRATEGIES if size == strategies_size else [FINE_TUNED]
+        for label in labels:
+            recipe = FINE_TUNING_STRATEGIES[label]
+            model = copy.deepcopy(pretrained)
+            if recipe["frozen"]:
+                freeze(model, recipe["frozen"])
+            groups = (discriminative_parameter_groups(model, fine_tune_lr, decay)
+                      if recipe["decay"] else None)
+            result.runs.append(fine_tune_language_model(
+                model, splits, label=label, train_characters=size, parameter_groups=groups,
+                lr=fine_tune_lr, **common))
+    return result
+
+
+# ----------------------------------------------------------------------------------------------
+# Command line: `python -m rnncourse.experiments.transfer CHECKPOINT [--full-scale]`
+
+FULL_SCALE_TEXT = {"steps": 1500, "eval_every": 100}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run both transfer experiments and print their results (the page's, or longer)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoint", help="made by `rnncourse pretrain language`, e.g. "
+                        "book/checkpoints/ch05-char-lm-kjv.pt")
+    parser.add_argument("--full-scale", action="store_true", help="longer runs, more seeds")
+    parser.add_argument("--device", default=None)
+    parser.add_argument("--seed", type=int, default=0)
+    arguments = parser.parse_args(argv)
+    text = run_text_transfer(arguments.checkpoint, device=arguments.device, seed=arguments.seed,
+                             **(FULL_SCALE_TEXT if arguments.full_scale else {}))
+    print(f"{text.source_corpus} -> {text.target_corpus}: before fine-tuning "
+          f"{text.zero_shot_bpc:.3f} bpc")
+    for run in text.runs:
+        print(f"  {run.label:32s} {run.train_characters:>8,} characters: test {run.test_bpc:.3f}")
+    from rnncourse.experiments.transfer_series import FULL_SCALE_SERIES, run_series_transfer
+
+    series = run_series_transfer(device=arguments.device, seed=arguments.seed,
+                                 **(FULL_SCALE_SERIES if arguments.full_scale else {}))
+    for method, errors in series.mae.items():
+        print(f"{series.series} {method:28s} MAE by history {series.history_lengths}: "
+              + ", ".join(f"{error:.1f}" for error in errors))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
