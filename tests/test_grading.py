@@ -3,7 +3,10 @@
 One grading run of the sample exercise (standard library only, so kernels start fast) covers a
 class of synthetic submissions, one per thing that can go wrong; each test checks one row of
 the resulting table. A second, smaller run on a flat folder checks that grading again gives the
-same table, and one run of ex01 checks the defence against replaced torch comparisons.
+same table. A run of a small torch exercise checks that what libraries change on their own
+(torch wrapping `Adam.step` when the first optimizer is built, lazy imports, plots, progress
+bars) is not taken for tampering, while students' replacements still are; one run of ex01
+checks the defence against replaced torch comparisons.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from rnncourse.grading import authoring
 from rnncourse.grading import grader as grader_module
 from rnncourse.grading.grader import GradeOptions, grade
 from rnncourse.grading.nbgrader_cli import fill_in_solutions, release
@@ -24,6 +28,7 @@ from rnncourse.grading.submissions import prepare
 
 ROOT = Path(__file__).resolve().parents[1]
 EX01 = "ex01-vanishing-gradients"
+TRAINING_ID = "ex91-training"
 OPTIONS = GradeOptions(cell_timeout=6, notebook_timeout=60, jobs=2)
 
 
@@ -35,6 +40,8 @@ def make_course(folder: Path, exercise_id: str) -> tuple[Path, nbformat.Notebook
     shutil.copy(ROOT / "nbgrader_config.py", root)
     if exercise_id == SAMPLE_ID:
         write_sample_exercise(root)
+    elif exercise_id == TRAINING_ID:
+        write_training_exercise(root)
     else:
         shutil.copytree(ROOT / "solutions" / exercise_id, root / "solutions" / exercise_id)
     release(root, [exercise_id])
@@ -299,6 +306,127 @@ def test_grade_options_are_checked() -> None:
         GradeOptions(cell_timeout=0)
     with pytest.raises(ValueError, match="jobs"):
         GradeOptions(jobs=0)
+
+
+# --- a test cell that trains with torch optimizers ----------------------------------------------
+
+TRAINING_SETUP = ("import warnings\n\nimport torch\n\nwarnings.filterwarnings('ignore')\n"
+                  "INPUTS = torch.linspace(-1, 1, 16).unsqueeze(1)\nTARGETS = 3 * INPUTS + 0.5")
+# The test cell builds the kernel's first Adam and SGD: torch then wraps their `step` methods.
+TRAINING_TEST = (
+    "for optimizer_class, rate in ((torch.optim.Adam, 0.1), (torch.optim.SGD, 0.5)):\n"
+    "    torch.manual_seed(0)\n    model = torch.nn.Linear(1, 1)\n"
+    "    optimizer = optimizer_class(model.parameters(), lr=rate)\n"
+    "    losses = [train_step(model, optimizer, INPUTS, TARGETS) for _ in range(200)]\n"
+    "    assert losses[-1] < 1e-3 * losses[0], f'{optimizer_class.__name__} did not fit'\n"
+    "    assert torch.allclose(model.weight.detach(), torch.tensor([[3.0]]), atol=0.05)\n"
+    "    torch.testing.assert_close(model.bias.detach(), torch.tensor([0.5]), atol=0.05,\n"
+    "                               rtol=0)\n")
+
+
+def write_training_exercise(course_root: Path) -> None:
+    """One part, `train_step`, whose test trains a line with Adam and SGD (2 points)."""
+    cells = [
+        authoring.title("# Training a line\n\nWrite `train_step`.", "intro"),
+        authoring.setup(TRAINING_SETUP, "setup"),
+        authoring.solution("def train_step(model, optimizer, inputs, targets):\n"
+                           "    ### BEGIN SOLUTION\n    optimizer.zero_grad()\n"
+                           "    loss = torch.nn.functional.mse_loss(model(inputs), targets)\n"
+                           "    loss.backward()\n    optimizer.step()\n"
+                           "    return loss.item()\n    ### END SOLUTION", "train_step"),
+        authoring.tests(TRAINING_TEST, "test_train_step", points=2),
+    ]
+    authoring.write_source_notebook(cells, course_root / "solutions" / TRAINING_ID
+                                    / f"{TRAINING_ID}.ipynb")
+
+
+# A student cell that uses libraries which change their own state: plots (the inline backend),
+# a progress bar, warning filters, seeds, module hooks, another optimizer and its scheduler,
+# copies, a lazy import.
+LIBRARY_USE = (
+    "import copy, io, random\nimport warnings\n\nimport matplotlib.pyplot as plt\n"
+    "import numpy as np\nfrom tqdm.auto import tqdm\n\nwarnings.simplefilter('ignore')\n"
+    "random.seed(1); np.random.seed(1); torch.manual_seed(1)\n"
+    "net = torch.nn.Sequential(torch.nn.Linear(1, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1))\n"
+    "hook = net[0].register_forward_hook(lambda module, inputs, output: None)\n"
+    "adamw = torch.optim.AdamW(net.parameters())\n"
+    "schedule = torch.optim.lr_scheduler.StepLR(adamw, step_size=5)\n"
+    "for _ in tqdm(range(10), file=io.StringIO()):\n"
+    "    adamw.zero_grad()\n    net(INPUTS).pow(2).mean().backward()\n"
+    "    adamw.step()\n    schedule.step()\n"
+    "hook.remove()\nbackup = copy.deepcopy(adamw)\nimport torch.distributions\n"
+    "figure, axes = plt.subplots()\naxes.plot([1, 2, 3])\nplt.show()\n")
+NO_BACKWARD = ("def train_step(model, optimizer, inputs, targets):\n"
+               "    loss = torch.nn.functional.mse_loss(model(inputs), targets)\n"
+               "    optimizer.step()\n    return loss.item()\n")
+# A `step` that puts the parameters where the tests want them, without any training.
+JUMP = ("def jump(self, *args, **kwargs):\n"
+        "    for parameter, value in zip(self.param_groups[0]['params'], (3.0, 0.5)):\n"
+        "        parameter.data.fill_(value)\n")
+FAKE_LOSSES = ("fake_losses = iter(10.0 ** -k for k in range(10**6))\n"
+               "def train_step(model, optimizer, inputs, targets):\n")
+
+
+def training_class(source, released) -> dict[str, nbformat.NotebookNode]:
+    solved = fill_in_solutions(released, source)
+    busy = nbformat.from_dict(solved)
+    part = next(index for index, cell in enumerate(busy.cells)
+                if cell.metadata.get("nbgrader", {}).get("grade_id") == "train_step")
+    busy.cells.insert(part, nbformat.v4.new_code_cell(LIBRARY_USE))
+    return {
+        "solved": busy,
+        "step-in-cell": with_code(solved, train_step=NO_BACKWARD + JUMP
+                                  + "torch.optim.Adam.step = torch.optim.SGD.step = jump\n"),
+        "step-in-test": with_code(solved, train_step=JUMP + NO_BACKWARD.replace(
+            "    optimizer.step()", "    type(optimizer).step = jump\n    optimizer.step()")),
+        "allclose": with_code(solved, train_step=FAKE_LOSSES + "    return next(fake_losses)\n"
+                              "torch.allclose = lambda *args, **kwargs: True\n"),
+        # Library helpers doing the student's replacing: a C function in a class, a swapped
+        # function body, `unittest.mock` while the tests run.
+        "library-helpers": with_code(solved, train_step=(
+            FAKE_LOSSES + "    from unittest import mock\n"
+            "    mock.patch('torch.allclose', lambda *args, **kwargs: True).start()\n"
+            "    return next(fake_losses)\n"
+            "import functools, operator\n"
+            "torch.Tensor.__lt__ = functools.partialmethod(operator.is_not)\n"
+            "torch.testing.assert_close.__code__ = (lambda *args, **kwargs: None).__code__\n")),
+    }
+
+
+@pytest.fixture(scope="module")
+def training_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    folder = tmp_path_factory.mktemp("training")
+    root, source, released = make_course(folder, TRAINING_ID)
+    class_folder = folder / "class"
+    class_folder.mkdir()
+    for student, notebook in training_class(source, released).items():
+        nbformat.write(notebook, class_folder / f"{student}.ipynb")
+    report = grade(root, TRAINING_ID, class_folder, folder / "out",
+                   GradeOptions(cell_timeout=60, notebook_timeout=120, jobs=2))
+    return {row.student: row for row in report.grades}
+
+
+def test_optimizers_and_libraries_are_not_tampering(training_run) -> None:
+    row = training_run["solved"]
+    assert (row.total, row.status, row.message) == (2, "graded", ""), row
+
+
+def test_replaced_optimizer_steps_earn_nothing(training_run) -> None:
+    for student, how in (("step-in-cell", "put back before the tests"),
+                         ("step-in-test", "while the tests ran")):
+        row = training_run[student]
+        assert (row.total, row.status) == (0, "tampered"), row
+        assert how in row.message and "torch.optim.adam.Adam.step" in row.message, row
+
+
+def test_replaced_comparisons_through_library_helpers_earn_nothing(training_run) -> None:
+    row = training_run["allclose"]
+    assert (row.total, row.status) == (0, "tampered"), row
+    assert "may not replace torch.allclose" in row.message, row
+    row = training_run["library-helpers"]
+    assert (row.total, row.status) == (0, "tampered"), row
+    for change in ("torch.Tensor.__lt__", "assert_close.__code__", "replace torch.allclose"):
+        assert change in row.message, f"{change} not reported: {row}"
 
 
 @pytest.mark.slow

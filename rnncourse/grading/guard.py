@@ -119,9 +119,12 @@ def _defined_where_it_says(cls: type) -> bool:
         return False
     value: object = module
     for name in str(type.__dict__["__qualname__"].__get__(cls)).split("."):
-        namespace = (type.__dict__["__dict__"].__get__(value) if isinstance(value, type)
-                     else vars(value))
-        value = namespace.get(name)
+        if isinstance(value, type):
+            value = type.__dict__["__dict__"].__get__(value).get(name)
+        elif isinstance(value, types.ModuleType):
+            value = vars(value).get(name)
+        else:  # a class defined in a function: `f.<locals>.C`
+            return False
     return value is cls
 
 
@@ -398,9 +401,12 @@ class Guard:
             if item is None or id(item) in seen:
                 continue
             seen.add(id(item))
-            if self._from_notebook(item):
-                return True
-            pending.extend(_parts(item))
+            try:
+                if self._from_notebook(item):
+                    return True
+                pending.extend(_parts(item))
+            except Exception:  # an object that cannot be inspected: judged by the rest
+                continue
         return False
 
     def _made_by_library(self, value: object) -> bool:
