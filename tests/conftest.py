@@ -39,6 +39,20 @@ def device(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
+@pytest.fixture
+def one_torch_thread():
+    """One torch thread for a test, restored afterwards. The course's models are small: one
+    thread runs them fastest (two only synchronise at every time step, and contend on a busy
+    2-core machine). Modules that train models use it for every test:
+    `pytestmark = pytest.mark.usefixtures("one_torch_thread")`."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 # --- the website ---------------------------------------------------------------------------
 
 def toc_files(source: Path = ROOT) -> list[str]:

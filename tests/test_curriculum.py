@@ -25,14 +25,7 @@ from rnncourse.models import RecurrentModel
 from rnncourse.tasks import AddingTask
 from rnncourse.training import fit
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny recurrent models: one torch thread (two only contend, on a busy 2-core CI)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 # ----------------------------------------------------------------------------------------------
 # Length schedules

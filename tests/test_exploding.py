@@ -31,14 +31,7 @@ from rnncourse.plots import exploding as plots
 from rnncourse.training import History
 from rnncourse.widgets.exploding import clipping_explorer, draw_training_run
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny RNNs: one thread is faster than two that synchronise at every time step."""
-    saved = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(saved)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 # --------------------------------------------------------------------------------------------
 # The cliff

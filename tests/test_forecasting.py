@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from test_language import one_torch_thread  # noqa: F401 (an autouse fixture)
 
 from rnncourse.data.timeseries import load_series
 from rnncourse.experiments.forecasting import (
@@ -23,6 +22,8 @@ from rnncourse.experiments.forecasting import (
     train_forecaster,
 )
 from rnncourse.models.forecaster import WindowForecaster
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 TINY = {"hidden_size": 8, "max_steps": 40, "eval_every": 10, "batch_size": 16}
 

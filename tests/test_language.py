@@ -24,15 +24,7 @@ from rnncourse.experiments.language import (
 )
 from rnncourse.models.char_lm import CarriedState, CharLanguageModel, detach_state
 
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Small recurrent models run fastest on one CPU thread (and a shared machine stays usable);
-    the number of threads is restored afterwards. Imported by the other chapter 6 tests."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 TINY = {"hidden_size": 16, "embedding_dim": 8, "batch_size": 4, "seq_len": 16, "max_steps": 30,

@@ -37,13 +37,7 @@ SMALL = {"seq_len": 40, "hidden_size": 64, "batch_size": 4}
 TINY = TrainingSettings(hidden_size=8, steps=5, batch_size=4, test_size=16)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small models run fastest, and steadiest on a shared machine, on one thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_language import one_torch_thread  # noqa: F401 (an autouse fixture)
 
 from rnncourse.cli import main
 from rnncourse.experiments.forecasting import load_forecaster
 from rnncourse.experiments.language import load_language_model
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_train_language_writes_checkpoint_and_metrics(tmp_path, capsys) -> None:

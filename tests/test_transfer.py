@@ -27,12 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CHECKPOINT = ROOT / "book" / "checkpoints" / "ch05-char-lm-kjv.pt"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def small_lm(vocab_size: int = 20, seed: int = 0) -> CharLanguageModel:
