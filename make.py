@@ -3,9 +3,9 @@
     python3 make.py book    # build the website into _build/html, executing every page
     python3 make.py test    # run the whole test suite (extra arguments go to pytest)
 
-Each job first creates or updates a project-local virtual environment in .venv from the
-pinned versions in pyproject.toml ([tool.rnncourse] constraints). Only the standard library is
-used here, so a fresh machine needs nothing but Python 3.11 or newer.
+Each job first creates or updates a project-local virtual environment in .venv with the
+versions pinned in constraints.txt. Only the standard library is used here, so a fresh machine
+needs nothing but Python 3.11 or newer.
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 STAMP = VENV / ".rnncourse-installed"
+CONSTRAINTS = ROOT / "constraints.txt"
+# JupyterLab settings that open the chapters' .md pages as notebooks (Binder uses them too).
+LAB_SETTINGS = ROOT / ".binder" / "overrides.json"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 
@@ -45,13 +48,15 @@ def venv_environment() -> dict[str, str]:
 
 def requirements_fingerprint() -> str:
     """A hash of everything that decides what gets installed."""
-    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes())
+    digest = hashlib.sha256()
+    for decides in (ROOT / "pyproject.toml", CONSTRAINTS, LAB_SETTINGS):
+        digest.update(decides.read_bytes())
     digest.update(sys.version.encode())
     return digest.hexdigest()
 
 
 def ensure_environment() -> None:
-    """Create .venv if needed and install the pinned course stack when pyproject.toml changed."""
+    """Create .venv if needed; install the pinned course stack when what decides it changed."""
     if sys.version_info < (3, 11):  # noqa: UP036 (this file must run, and say so, on old Pythons)
         sys.exit(f"rnncourse needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
     if not PYTHON.exists():
@@ -59,14 +64,21 @@ def ensure_environment() -> None:
     fingerprint = requirements_fingerprint()
     if STAMP.exists() and STAMP.read_text() == fingerprint:
         return
-    import tomllib  # Python 3.11+, checked above
-
-    pins = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["rnncourse"]["constraints"]
-    constraints = VENV / "constraints.txt"
-    constraints.write_text("\n".join(pins) + "\n")
-    run([PYTHON, "-m", "pip", "install", "--disable-pip-version-check", "-c", constraints,
+    run([PYTHON, "-m", "pip", "install", "--disable-pip-version-check", "-c", CONSTRAINTS,
          "-e", f"{ROOT}[course]"])
+    install_lab_settings()
     STAMP.write_text(fingerprint)
+
+
+def install_lab_settings() -> None:
+    """Give the environment's JupyterLab the course's settings (.binder/overrides.json).
+
+    JupyterLab reads `overrides.json` from `<sys.prefix>/share/jupyter/lab/settings`; there it
+    applies to this environment only, and a reader's own settings still win.
+    """
+    settings = VENV / "share" / "jupyter" / "lab" / "settings"
+    settings.mkdir(parents=True, exist_ok=True)
+    (settings / "overrides.json").write_bytes(LAB_SETTINGS.read_bytes())
 
 
 def build_book(output_dir: Path | None = None, extra: list[str] | None = None) -> None:

@@ -15,9 +15,6 @@ from __future__ import annotations
 
 import functools
 import http.server
-import os
-import shutil
-import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -29,45 +26,9 @@ from conftest import BuiltSite
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
-# Chromium on a closed network: no background connections to Google's services, no sandbox (the
-# tests may run as root), no GPU.
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                  "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"]
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 PAGE_TIMEOUT_MS = 30_000
-
-
-def ensure_chromium() -> Path:
-    """Debian's Chromium, installed with apt-get when missing and the tests run as root."""
-    if CHROMIUM.exists():
-        return CHROMIUM
-    if os.name != "posix" or os.geteuid() != 0 or shutil.which("apt-get") is None:
-        pytest.skip(f"the browser tests need Debian's chromium ({CHROMIUM}), which is missing; "
-                    "installing it needs root: apt-get install -y chromium")
-    environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]
-    completed = subprocess.run(install, env=environment, capture_output=True, text=True)
-    if completed.returncode != 0:  # a fresh machine may not have read the package lists yet
-        subprocess.run(["apt-get", "update"], env=environment, capture_output=True, text=True)
-        completed = subprocess.run(install, env=environment, capture_output=True, text=True)
-    assert completed.returncode == 0 and CHROMIUM.exists(), (
-        f"`{' '.join(install)}` failed:\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}")
-    return CHROMIUM
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    chromium = ensure_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(chromium), headless=True,
-                                             args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -6,7 +6,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -27,15 +26,19 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     assert commands == [TEST_COMMAND], f".ci/run must run only {TEST_COMMAND!r}, runs {commands}"
 
 
+def constraint_lines() -> list[str]:
+    lines = (ROOT / "constraints.txt").read_text().splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
 def test_environment_is_pinned() -> None:
-    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    pins = {re.split(r"==", pin)[0].lower(): pin.split("==")[1]
-            for pin in pyproject["tool"]["rnncourse"]["constraints"]}
-    assert all("==" in pin for pin in pyproject["tool"]["rnncourse"]["constraints"])
+    assert all(re.fullmatch(r"[A-Za-z0-9_.-]+==[^=\s]+", pin) for pin in constraint_lines())
+    pins = {re.sub(r"[-_.]+", "-", pin.split("==")[0].lower()): pin.split("==")[1]
+            for pin in constraint_lines()}
     assert pins["jupyter-book"].startswith("1."), "Jupyter Book 1.x (2.x cannot build offline)"
     assert pins["nbgrader"].startswith("0.9."), "nbgrader 0.9.x"
     assert pins["torch"] == "2.13.0", "torch pinned without a local tag, so CUDA builds satisfy it"
-    for name in ("ipywidgets", "matplotlib", "tqdm", "pytest"):
+    for name in ("ipywidgets", "matplotlib", "tqdm", "pytest", "jupytext", "jupyterlab"):
         assert name in pins, f"{name} is not pinned"
     import torch
 
@@ -67,3 +70,20 @@ def test_a_cell_error_fails_the_book_build(tmp_path: Path) -> None:
     log = completed.stdout + completed.stderr
     assert completed.returncode != 0, f"a page that raises must fail the build:\n{log[-2000:]}"
     assert "boom" in log or "RuntimeError" in log
+
+
+def test_environment_runs_the_pinned_versions() -> None:
+    """Every package in constraints.txt is installed in .venv at its pinned version (make.py
+    installs `.[course]` with those constraints; a pin nothing needs would be dead weight)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    wrong = []
+    for pin in constraint_lines():
+        name, pinned = pin.split("==")
+        try:
+            installed = version(name)
+        except PackageNotFoundError:
+            installed = "not installed"
+        if installed.split("+")[0] != pinned:
+            wrong.append(f"{name}: pinned {pinned}, {installed}")
+    assert not wrong, "run python3 make.py test to update .venv:\n" + "\n".join(wrong)
