@@ -190,6 +190,16 @@ def time_call(
     return Timing(best_wall * 1e3, best_cpu * 1e3, median * 1e3, repeats, timer)
 
 
+def _seeded_module(build: Callable[[], nn.Module], seed: int, device: torch.device) -> nn.Module:
+    """`build()` on `device`, its weights drawn from torch's generator seeded with `seed`.
+
+    The global random state is restored afterwards, so a benchmark leaves it as it found it.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return build().to(device)
+
+
 # ----------------------------------------------------------------------------------------------
 # LSTM implementations
 
@@ -248,10 +258,8 @@ def bench_lstm(
     """
     device = resolve_device(device)
     timer = resolve_timer(timer, device)
+    reference = _seeded_module(lambda: nn.LSTM(input_size, hidden_size), seed, device)
     generator = torch.Generator().manual_seed(seed)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        reference = nn.LSTM(input_size, hidden_size).to(device)
     inputs = torch.randn(seq_len, batch_size, input_size, generator=generator).to(device)
     inputs.requires_grad_(True)
     sizes = {"seq_len": seq_len, "batch_size": batch_size, "input_size": input_size,
@@ -338,9 +346,7 @@ def bench_min_gru(
     unknown = [mode for mode in modes if mode not in SCAN_MODES]
     if unknown:
         raise ValueError(f"modes must be among {', '.join(SCAN_MODES)}; got {unknown}")
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = MinGRU(hidden_size, hidden_size).to(device)
+    model = _seeded_module(lambda: MinGRU(hidden_size, hidden_size), seed, device)
     generator = torch.Generator().manual_seed(seed)
     rows = []
     for seq_len in lengths:

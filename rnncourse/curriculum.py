@@ -31,8 +31,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from rnncourse.arguments import check_int
 from rnncourse.runtime import seeded_generator
-from rnncourse.tasks import _check_int  # the course's int check: TypeError / ValueError by name
 
 __all__ = [
     "STRATEGIES",
@@ -49,7 +49,7 @@ STRATEGIES = ("none", "naive", "mix", "combined")
 
 
 def _check_step(step: object) -> int:
-    return _check_int("step", step, 0)
+    return check_int("step", step, 0)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -63,7 +63,7 @@ class ConstantLength:
     length: int
 
     def __post_init__(self) -> None:
-        _check_int("length", self.length, 1)
+        check_int("length", self.length, 1)
 
     def __call__(self, step: int) -> int:
         _check_step(step)
@@ -82,9 +82,9 @@ class LinearLength:
     ramp_steps: int
 
     def __post_init__(self) -> None:
-        _check_int("start", self.start, 1)
-        _check_int("end", self.end, self.start)
-        _check_int("ramp_steps", self.ramp_steps, 1)
+        check_int("start", self.start, 1)
+        check_int("end", self.end, self.start)
+        check_int("ramp_steps", self.ramp_steps, 1)
 
     def __call__(self, step: int) -> int:
         _check_step(step)
@@ -105,10 +105,10 @@ class SteppedLength:
     every: int
 
     def __post_init__(self) -> None:
-        _check_int("start", self.start, 1)
-        _check_int("end", self.end, self.start)
-        _check_int("increment", self.increment, 1)
-        _check_int("every", self.every, 1)
+        check_int("start", self.start, 1)
+        check_int("end", self.end, self.start)
+        check_int("increment", self.increment, 1)
+        check_int("every", self.every, 1)
 
     def __call__(self, step: int) -> int:
         _check_step(step)
@@ -141,11 +141,11 @@ class MasteryCurriculum:
     def __post_init__(self) -> None:
         if len(self.levels) == 0:
             raise ValueError("levels must hold at least one level (the target)")
-        self.levels = [_check_int("levels[i]", level, 1) for level in self.levels]
+        self.levels = [check_int("levels[i]", level, 1) for level in self.levels]
         if not math.isfinite(self.threshold):
             raise ValueError(f"threshold must be a finite number, got {self.threshold!r}")
         if self.patience is not None:
-            _check_int("patience", self.patience, 1)
+            check_int("patience", self.patience, 1)
 
     @property
     def level(self) -> int:
@@ -216,7 +216,7 @@ class CurriculumStrategy:
         if name not in STRATEGIES:
             choices = ", ".join(map(repr, STRATEGIES))
             raise ValueError(f"name must be one of {choices}, got {name!r}")
-        _check_int("target", target, 1)
+        check_int("target", target, 1)
         if not 0.0 <= mix_fraction <= 1.0:
             raise ValueError(f"mix_fraction must lie in [0, 1], got {mix_fraction!r}")
         self.name, self.target, self.mix_fraction = name, target, mix_fraction
@@ -250,7 +250,7 @@ class CurriculumStrategy:
 
     def sample(self, batch_size: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """(batch_size,) int64 difficulties drawn independently from `distribution()`."""
-        _check_int("batch_size", batch_size, 1)
+        check_int("batch_size", batch_size, 1)
         draws = torch.multinomial(self.distribution(), batch_size, replacement=True,
                                   generator=generator)
         return draws + 1

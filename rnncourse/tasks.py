@@ -5,10 +5,11 @@ at the end, so solving them means carrying a memory across `T` steps. Each comes
 of the best strategy that remembers nothing, the baseline a model must beat before it can be
 said to have learned anything long-range.
 
-Random draws. With `seed`, data are drawn on the CPU from a generator seeded with it and then
-moved to `device`, so one seed gives the same data on every device. With a `generator`, they are
-drawn on the generator's device. With neither, torch's global random state is used, so
-`torch.manual_seed` (and `fit(seed=...)`) makes them reproducible.
+Random draws (`rnncourse.arguments.draw_setup`). With `seed`, data are drawn on the CPU from a
+generator seeded with it and then moved to `device`, so one seed gives the same data on every
+device. With a `generator`, they are drawn on the generator's device. With neither, torch's
+global random state is used, so `torch.manual_seed` (and `fit(seed=...)`) makes them
+reproducible.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from rnncourse.runtime import resolve_device, seeded_generator
+from rnncourse.arguments import check_int, draw_setup
 
 __all__ = [
     "AddingTask",
@@ -29,36 +30,6 @@ __all__ = [
     "copy_memory",
     "copy_memory_baseline_loss",
 ]
-
-
-# ----------------------------------------------------------------------------------------------
-# Argument checks and random draws shared by both tasks
-
-
-def _check_int(name: str, value: int, minimum: int, why: str = "") -> int:
-    """`value` as an int, or a ValueError/TypeError naming `name` and what was expected."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        reason = f" ({why})" if why else ""
-        raise ValueError(f"{name} must be at least {minimum}{reason}, got {value}")
-    return value
-
-
-def _draw_setup(
-    seed: int | None,
-    generator: torch.Generator | None,
-    device: str | torch.device | None,
-) -> tuple[torch.Generator | None, torch.device, torch.device]:
-    """(generator to draw with, device to draw on, device to return the data on)."""
-    if seed is not None and generator is not None:
-        raise ValueError("give seed or generator, not both")
-    target_device = resolve_device(device)
-    if generator is not None:
-        return generator, generator.device, target_device
-    cpu = torch.device("cpu")
-    # Drawing on the CPU makes a seed mean the same data on every device.
-    return (seeded_generator(seed, cpu) if seed is not None else None), cpu, target_device
 
 
 # ----------------------------------------------------------------------------------------------
@@ -83,9 +54,9 @@ def adding_problem(
 
     Returns `inputs` of shape (B, T, 2) and `targets` of shape (B, 1), both float32.
     """
-    _check_int("batch_size", batch_size, 1)
-    _check_int("seq_len", seq_len, 2, "one marker in each half")
-    generator, draw_device, device = _draw_setup(seed, generator, device)
+    check_int("batch_size", batch_size, 1)
+    check_int("seq_len", seq_len, 2, "one marker in each half")
+    generator, draw_device, device = draw_setup(seed, generator, device)
 
     values = torch.rand(batch_size, seq_len, generator=generator, device=draw_device)
     half = seq_len // 2
@@ -144,11 +115,11 @@ def copy_memory(
     Returns `inputs`, one-hot float32 of shape (B, T + 2L, K + 2), and `targets`, class indices
     (int64) of shape (B, T + 2L).
     """
-    _check_int("batch_size", batch_size, 1)
-    _check_int("delay", delay, 1, "the delimiter comes `delay` steps after the last symbol")
-    _check_int("num_symbols", num_symbols, 1)
-    _check_int("copy_length", copy_length, 1)
-    generator, draw_device, device = _draw_setup(seed, generator, device)
+    check_int("batch_size", batch_size, 1)
+    check_int("delay", delay, 1, "the delimiter comes `delay` steps after the last symbol")
+    check_int("num_symbols", num_symbols, 1)
+    check_int("copy_length", copy_length, 1)
+    generator, draw_device, device = draw_setup(seed, generator, device)
 
     blank, delimiter = num_symbols, num_symbols + 1
     seq_len = delay + 2 * copy_length
@@ -179,9 +150,9 @@ def copy_memory_baseline_loss(delay: int, num_symbols: int = 8, copy_length: int
     For K = 8, L = 10 this is 0.173, 0.095, 0.065, 0.040 at T = 100, 200, 300, 500
     (Arjovsky et al. 2016, Fig. 1).
     """
-    _check_int("delay", delay, 1)
-    _check_int("num_symbols", num_symbols, 1)
-    _check_int("copy_length", copy_length, 1)
+    check_int("delay", delay, 1)
+    check_int("num_symbols", num_symbols, 1)
+    check_int("copy_length", copy_length, 1)
     return copy_length * math.log(num_symbols) / (delay + 2 * copy_length)
 
 
@@ -209,7 +180,7 @@ class AddingTask:
     readout = "last"  # one prediction after the whole sequence
 
     def __post_init__(self) -> None:
-        _check_int("seq_len", self.seq_len, 2, "one marker in each half")
+        check_int("seq_len", self.seq_len, 2, "one marker in each half")
 
     def sample(
         self,
@@ -249,9 +220,9 @@ class CopyTask:
     readout = "all"  # a prediction at every step
 
     def __post_init__(self) -> None:
-        _check_int("delay", self.delay, 1)
-        _check_int("num_symbols", self.num_symbols, 1)
-        _check_int("copy_length", self.copy_length, 1)
+        check_int("delay", self.delay, 1)
+        check_int("num_symbols", self.num_symbols, 1)
+        check_int("copy_length", self.copy_length, 1)
 
     @property
     def input_size(self) -> int:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from rnncourse.tasks import _check_int, _draw_setup
+from rnncourse.arguments import check_int, draw_setup
 
 __all__ = [
     "ADDITION_SYMBOLS",
@@ -66,12 +66,12 @@ def addition_problem(
     and `targets` (B, 3D + 2) int64: the next character where it is an answer digit, and
     `IGNORE_INDEX` elsewhere.
     """
-    _check_int("max_digits", max_digits, 1)
-    generator, draw_device, device = _draw_setup(seed, generator, device)
+    check_int("max_digits", max_digits, 1)
+    generator, draw_device, device = draw_setup(seed, generator, device)
     if isinstance(difficulties, int) and not isinstance(difficulties, bool):
         if batch_size is None:
             raise ValueError("batch_size is needed when difficulties is one int")
-        _check_int("batch_size", batch_size, 1)
+        check_int("batch_size", batch_size, 1)
         difficulties = torch.full((batch_size,), difficulties, dtype=torch.long)
     if not isinstance(difficulties, torch.Tensor) or difficulties.dim() != 1:
         raise TypeError("difficulties must be an int or a 1-D tensor of ints (one per example)")
@@ -142,7 +142,7 @@ class AdditionTask:
     readout = "all"
 
     def __post_init__(self) -> None:
-        _check_int("max_digits", self.max_digits, 1)
+        check_int("max_digits", self.max_digits, 1)
 
     @property
     def seq_len(self) -> int:
