@@ -17,6 +17,7 @@ from rnncourse.experiments.language import (
     ngram_baselines,
     ngram_bits_per_character,
     prepare_corpus,
+    round_weights_to_half,
     sample,
     sample_next,
     save_language_model,
@@ -140,6 +141,46 @@ def test_settings_checked() -> None:
         train_language_model(LanguageModelSettings(seq_len=0), device="cpu")
     with pytest.raises(ValueError, match="lr_decay"):
         train_language_model(lr_decay=1.5, device="cpu")
+    with pytest.raises(ValueError, match="patience"):
+        train_language_model(patience=0, device="cpu")
+    with pytest.raises(ValueError, match="min_improvement"):
+        train_language_model(min_improvement=-1.0, device="cpu")
+    with pytest.raises(ValueError, match="windows"):
+        train_language_model(windows="shuffled", device="cpu")
+
+
+def test_random_windows_without_stopping_and_an_optimizer_of_ones_own(
+    splits: CorpusSplits,
+) -> None:
+    # What fine-tuning asks of the loop: windows from random places, every step taken at the
+    # rates set (no decay, no early stopping), and an optimiser that leaves a frozen layer out.
+    model = CharLanguageModel(splits.vocabulary.size, "lstm", 8, 16, device="cpu", seed=0)
+    model.embedding.weight.requires_grad_(False)
+    embedding = model.embedding.weight.detach().clone()
+    built = []
+
+    def rnn_and_head(model: CharLanguageModel) -> torch.optim.Optimizer:
+        built.append(torch.optim.Adam([{"params": model.rnn.parameters(), "lr": 2e-2},
+                                       {"params": model.head.parameters(), "lr": 1e-2}]))
+        return built[-1]
+
+    run = train_language_model(splits=splits, model=model, build_optimizer=rnn_and_head,
+                               device="cpu", **{**TINY, "windows": "random", "patience": None,
+                                                "lr_decay": 1.0, "min_improvement": 0.0})
+    assert len(built) == 1 and len(run.history.step) == 30 and not run.stopped_early
+    assert run.lr == [2e-2, 2e-2, 2e-2]  # the first group's rate, never decayed
+    assert run.best_valid_bpc == min(run.valid_bpc) < run.valid_bpc[0]
+    torch.testing.assert_close(model.embedding.weight, embedding, rtol=0, atol=0)
+
+
+def test_round_weights_to_half_is_what_the_checkpoint_stores(tmp_path,
+                                                             splits: CorpusSplits) -> None:
+    model = CharLanguageModel(splits.vocabulary.size, "gru", 8, 12, device="cpu", seed=0)
+    path = save_language_model(tmp_path / "half.pt", model, splits.vocabulary, half=True)
+    stored = load_language_model(path, device="cpu").model
+    assert round_weights_to_half(model) is model
+    for name, value in stored.state_dict().items():
+        assert torch.equal(model.state_dict()[name], value), name
 
 
 def test_sample_next_temperature() -> None:

@@ -54,6 +54,13 @@ def test_bad_arguments_give_a_one_line_error(tmp_path, capsys) -> None:
         main(["train"])  # a kind is required
 
 
+def test_bad_thread_count_gives_a_one_line_error(tmp_path, capsys) -> None:
+    for command in ("train", "pretrain"):
+        code = main([command, "language", "--threads", "0", "--no-progress"])
+        assert code == 2
+        assert f"rnncourse {command}: error: --threads" in capsys.readouterr().err
+
+
 @pytest.mark.gpu
 def test_train_language_on_cuda(tmp_path) -> None:
     code = main(["train", "language", "--steps", "2", "--eval-every", "1", "--hidden-size",

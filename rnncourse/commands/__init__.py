@@ -2,5 +2,5 @@
 
 A module here defines `HELP` (one line), `add_arguments(parser)` and `run(arguments) -> int`;
 `rnncourse/cli.py` lists the modules. They import their heavy dependencies inside `run`, so that
-`rnncourse --help` stays fast.
+`rnncourse --help` stays fast. `training_options` holds what the training commands share.
 """

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import argparse
 import shlex
-import sys
+
+from rnncourse.commands.training_options import add_runtime_options, run_training
 
 HELP = "pretrain chapter 5's character language model (a small float16 checkpoint)"
 
@@ -42,13 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     language.add_argument("--verify-characters", type=int, default=50_000,
                           help="test characters the chapter re-scores the checkpoint on")
     language.add_argument("--output", default="book/checkpoints/ch05-char-lm-kjv.pt")
-    language.add_argument("--device", default=None,
-                          help="cpu, cuda, ... (default: CUDA when present)")
-    language.add_argument("--seed", type=int, default=0)
-    language.add_argument("--threads", type=int, default=1,
-                          help="CPU threads for torch (small recurrent models: 1 is fastest)")
-    language.add_argument("--no-progress", dest="progress", action="store_false", default=None,
-                          help="never show the progress bar (default: only in a terminal)")
+    add_runtime_options(language)
 
 
 def command_line(arguments: argparse.Namespace) -> str:
@@ -63,27 +58,21 @@ def command_line(arguments: argparse.Namespace) -> str:
 
 
 def run(arguments: argparse.Namespace) -> int:
-    import torch
+    return run_training("pretrain", arguments, _pretrain)
 
+
+def _pretrain(arguments: argparse.Namespace) -> int:
     from rnncourse.experiments.transfer import pretrain_language_model, save_pretrained
 
-    if arguments.threads < 1:
-        print("rnncourse pretrain: error: --threads must be at least 1", file=sys.stderr)
-        return 2
-    torch.set_num_threads(arguments.threads)
-    try:
-        run_, metrics = pretrain_language_model(
-            arguments.corpus, verify_characters=arguments.verify_characters,
-            device=arguments.device, progress=arguments.progress, cell=arguments.cell,
-            embedding_dim=arguments.embedding_dim, hidden_size=arguments.hidden_size,
-            num_layers=arguments.num_layers, batch_size=arguments.batch_size,
-            seq_len=arguments.seq_len, lr=arguments.lr, max_steps=arguments.steps,
-            eval_every=arguments.eval_every, eval_characters=arguments.eval_characters,
-            patience=arguments.patience, seed=arguments.seed,
-        )
-    except ValueError as error:  # bad sizes or names: one line, not a traceback
-        print(f"rnncourse pretrain: error: {error}", file=sys.stderr)
-        return 2
+    run_, metrics = pretrain_language_model(
+        arguments.corpus, verify_characters=arguments.verify_characters,
+        device=arguments.device, progress=arguments.progress, cell=arguments.cell,
+        embedding_dim=arguments.embedding_dim, hidden_size=arguments.hidden_size,
+        num_layers=arguments.num_layers, batch_size=arguments.batch_size,
+        seq_len=arguments.seq_len, lr=arguments.lr, max_steps=arguments.steps,
+        eval_every=arguments.eval_every, eval_characters=arguments.eval_characters,
+        patience=arguments.patience, seed=arguments.seed,
+    )
     metrics["command"] = command_line(arguments)
     path = save_pretrained(arguments.output, run_, metrics)
     print(f"{arguments.cell} on {arguments.corpus}: {metrics['parameters']:,} parameters, "

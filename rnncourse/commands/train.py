@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
+
+from rnncourse.commands.training_options import add_runtime_options, run_training
 
 HELP = "train chapter 6's character language model or forecaster (checkpoint + metrics.json)"
 
@@ -76,19 +77,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: CUDA "
-                        "when present)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1,
-                        help="CPU threads for torch (default 1: small recurrent models run "
-                             "fastest on one, with no synchronisation at every time step)")
+    add_runtime_options(parser)
     parser.add_argument("--output-dir", default=None,
                         help="where checkpoint.pt and metrics.json go (default: runs/...)")
-    progress = parser.add_mutually_exclusive_group()
-    progress.add_argument("--progress", dest="progress", action="store_true", default=None,
-                          help="always show the progress bar")
-    progress.add_argument("--no-progress", dest="progress", action="store_false",
-                          help="never show it (default: only in a terminal)")
 
 
 def _write_metrics(folder: Path, metrics: dict[str, Any]) -> Path:
@@ -101,8 +92,8 @@ def _train_language(arguments: argparse.Namespace) -> int:
     from rnncourse.experiments.language import (
         LanguageModelSettings,
         evaluate_bits_per_character,
-        load_language_model,
         prepare_corpus,
+        round_weights_to_half,
         save_language_model,
         train_language_model,
     )
@@ -122,21 +113,15 @@ def _train_language(arguments: argparse.Namespace) -> int:
     run = train_language_model(settings, splits=splits, device=arguments.device,
                                progress=arguments.progress)
     metrics = run.metrics()
+    if arguments.half:  # score the weights as stored, so the file's numbers are the file's
+        round_weights_to_half(run.model)
+        metrics["test_bpc"] = evaluate_bits_per_character(run.model, splits.test)
+        metrics["best_valid_bpc"] = evaluate_bits_per_character(
+            run.model, splits.valid[: settings.eval_characters or None])
     # The checkpoint keeps the summary; the per-step curve goes to metrics.json only.
     summary = {k: v for k, v in metrics.items() if k != "train_bpc"}
     checkpoint = save_language_model(folder / "checkpoint.pt", run.model, run.vocabulary,
                                      settings, summary, half=arguments.half)
-    if arguments.half:  # score the weights as stored, so the file's numbers are the file's
-        stored = load_language_model(checkpoint, device=run.model.device)
-        as_stored = {
-            "test_bpc": evaluate_bits_per_character(stored.model, splits.test),
-            "best_valid_bpc": evaluate_bits_per_character(
-                stored.model, splits.valid[: settings.eval_characters or None]),
-        }
-        metrics.update(as_stored)
-        summary.update(as_stored)
-        save_language_model(checkpoint, stored.model, stored.vocabulary, settings, summary,
-                            half=True)
     metrics_path = _write_metrics(folder, metrics)
     print(f"{settings.cell} on {settings.corpus}: {metrics['parameters']:,} parameters, "
           f"{metrics['steps']} steps in {metrics['seconds']:.0f} s, best validation "
@@ -174,16 +159,5 @@ def _train_forecast(arguments: argparse.Namespace) -> int:
 
 
 def run(arguments: argparse.Namespace) -> int:
-    import torch
-
-    if arguments.threads < 1:
-        print("rnncourse train: error: --threads must be at least 1", file=sys.stderr)
-        return 2
-    torch.set_num_threads(arguments.threads)
-    try:
-        if arguments.kind == "language":
-            return _train_language(arguments)
-        return _train_forecast(arguments)
-    except ValueError as error:  # bad sizes or names: one line, not a traceback
-        print(f"rnncourse train: error: {error}", file=sys.stderr)
-        return 2
+    train = _train_language if arguments.kind == "language" else _train_forecast
+    return run_training("train", arguments, train)

@@ -9,9 +9,10 @@ which is what an ideal arithmetic coder driven by the model would spend. The pie
 
 - `prepare_corpus`: one vocabulary, contiguous train / validation / test parts;
 - `ngram_bits_per_character`: unigram, bigram, ... counts with add-k smoothing, the baselines;
-- `train_language_model`: truncated BPTT with the state carried across chunks, gradient-norm
-  clipping, a learning rate halved when validation bpc stops improving, early stopping that
-  keeps the best weights, all through the course's one fit loop;
+- `train_language_model`: truncated BPTT with the state carried across chunks (or random
+  windows, for a text too short for that), gradient-norm clipping, a learning rate halved when
+  validation bpc stops improving, early stopping that keeps the best weights, all through the
+  course's one fit loop;
 - `sample`: text from the model, primed with a string, at a chosen temperature;
 - `save_language_model` / `load_language_model`: checkpoints with their vocabulary and
   settings, loadable on any device.
@@ -23,7 +24,7 @@ import copy
 import dataclasses
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,8 @@ __all__ = [
     "ngram_baselines",
     "ngram_bits_per_character",
     "prepare_corpus",
+    "random_window_batches",
+    "round_weights_to_half",
     "sample",
     "sample_next",
     "save_language_model",
@@ -57,6 +60,7 @@ __all__ = [
 ]
 
 LN2 = math.log(2.0)
+WINDOWS = ("contiguous", "random")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -91,6 +95,59 @@ def prepare_corpus(
     return CorpusSplits(corpus, vocabulary, train, valid, test)
 
 
+def random_window_batches(
+    stream: Tensor,
+    batch_size: int,
+    seq_len: int,
+    *,
+    seed: int | None = None,
+    device: str | torch.device | None = None,
+) -> Callable[[int], tuple[Tensor, Tensor]]:
+    """`step -> (inputs, targets)`: `batch_size` windows of `seq_len` + 1 consecutive ids from
+    random places in `stream`; targets are the inputs shifted by one character.
+
+    Unlike truncated BPTT over contiguous rows, this works however short the stream is (a
+    few thousand characters), and every step sees fresh places in it.
+    """
+    if not isinstance(stream, Tensor) or stream.dim() != 1:
+        raise ValueError("stream must be a 1-D tensor of ids")
+    if len(stream) < seq_len + 2:
+        raise ValueError(f"stream has {len(stream)} ids, fewer than seq_len + 2 = {seq_len + 2}")
+    device = resolve_device(device)
+    generator = seeded_generator(seed, torch.device("cpu"))
+    offsets = torch.arange(seq_len + 1)
+
+    def next_batch(step: int) -> tuple[Tensor, Tensor]:
+        starts = torch.randint(len(stream) - seq_len, (batch_size, 1), generator=generator)
+        rows = stream[starts + offsets]  # (B, T + 1)
+        return rows[:, :-1].to(device), rows[:, 1:].to(device)
+
+    return next_batch
+
+
+def _carried_chunks(
+    stepper: CarriedState, stream: Tensor, batch_size: int, seq_len: int, *, seed: int,
+    device: torch.device,
+) -> Callable[[int], tuple[Tensor, Tensor]]:
+    """`step -> (inputs, targets)`: the chunks of `BPTTBatches` in order, pass after pass. Each
+    pass starts at a random offset below `seq_len` (new chunk boundaries every time) and resets
+    the stepper's carried state, since its rows jump back to their beginnings."""
+    offsets = seeded_generator(seed, torch.device("cpu"))
+    chunks = iter(())
+
+    def next_chunk(step: int) -> tuple[Tensor, Tensor]:
+        nonlocal chunks
+        chunk = next(chunks, None)
+        if chunk is None:  # a new pass: new chunk boundaries, rows start again from zero state
+            offset = int(torch.randint(seq_len, (1,), generator=offsets))
+            chunks = iter(BPTTBatches(stream, batch_size, seq_len, offset=offset, device=device))
+            stepper.reset()
+            chunk = next(chunks)
+        return chunk
+
+    return next_chunk
+
+
 # ----------------------------------------------------------------------------------------------
 # Metrics and baselines
 
@@ -106,6 +163,11 @@ def bits_per_character(logits: Tensor, targets: Tensor) -> float:
         )
     nats = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1))
     return float(nats) / LN2
+
+
+def _next_character_loss(logits: Tensor, targets: Tensor) -> Tensor:
+    """The training loss: mean cross-entropy in nats of the next character, logits (B, T, V)."""
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
 
 
 def ngram_bits_per_character(
@@ -223,8 +285,10 @@ class LanguageModelSettings:
     clip_norm: float = 1.0
     max_steps: int = 300
     eval_every: int = 50
-    patience: int = 3
-    lr_decay: float = 0.5
+    patience: int | None = 3  # None: never stop early
+    lr_decay: float = 0.5  # 1: keep the learning rate
+    min_improvement: float = 1e-4  # how far validation bpc must fall to count as better
+    windows: str = "contiguous"  # or "random" (see `train_language_model`)
     max_characters: int | None = None
     eval_characters: int | None = 20_000
     seed: int = 0
@@ -277,10 +341,16 @@ class LanguageModelRun:
 def _check_settings(settings: LanguageModelSettings) -> None:
     for name in ("batch_size", "seq_len", "max_steps", "eval_every", "patience"):
         value = getattr(settings, name)
+        if name == "patience" and value is None:
+            continue
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive int, got {value!r}")
     if not 0 < settings.lr_decay <= 1:
         raise ValueError(f"lr_decay must lie in (0, 1], got {settings.lr_decay!r}")
+    if not settings.min_improvement >= 0:
+        raise ValueError(f"min_improvement must be >= 0, got {settings.min_improvement!r}")
+    if settings.windows not in WINDOWS:
+        raise ValueError(f"windows must be one of {', '.join(WINDOWS)}, got {settings.windows!r}")
 
 
 def train_language_model(
@@ -288,6 +358,7 @@ def train_language_model(
     *,
     splits: CorpusSplits | None = None,
     model: CharLanguageModel | None = None,
+    build_optimizer: Callable[[CharLanguageModel], torch.optim.Optimizer] | None = None,
     device: str | torch.device | None = None,
     progress: bool | None = False,
     **overrides: Any,
@@ -295,15 +366,18 @@ def train_language_model(
     """Train a character-level language model with truncated BPTT; keep the best weights.
 
     Each optimiser step reads one (B, T) chunk, starting from the detached final state of the
-    previous chunk (`CarriedState`); gradients are clipped to norm `clip_norm`. Every
+    previous chunk (`CarriedState`); with `windows="random"` it reads B windows of T + 1
+    characters from random places instead, each from a zero state (`random_window_batches`:
+    for a text of a few thousand characters). Gradients are clipped to norm `clip_norm`. Every
     `eval_every` steps the validation bpc is measured (on its first `eval_characters`); when it
-    does not improve, the learning rate is multiplied by `lr_decay`, and after `patience` such
-    evaluations in a row training stops. The weights of the best evaluation are restored and
-    scored once on the test part. With `forget_bias` set, an LSTM starts with that forget-gate
-    bias (1 keeps the cell's memory open until it learns to forget: Gers et al. 2000, Jozefowicz
-    et al. 2015); None keeps torch's initialisation. `overrides` change single settings
-    (`hidden_size=64`, ...); `splits` and `model` replace the ones the settings would build (to
-    fine-tune, say).
+    has not fallen by more than `min_improvement`, the learning rate is multiplied by
+    `lr_decay`, and after `patience` such evaluations in a row training stops. The weights of
+    the best evaluation are restored and scored once on the test part. With `forget_bias` set,
+    an LSTM starts with that forget-gate bias (1 keeps the cell's memory open until it learns to
+    forget: Gers et al. 2000, Jozefowicz et al. 2015); None keeps torch's initialisation.
+    `overrides` change single settings (`hidden_size=64`, ...); `splits` and `model` replace
+    the ones the settings would build, and `build_optimizer(model)` the optimiser (Adam at `lr`
+    on every parameter): to fine-tune, with frozen layers or a learning rate per layer, say.
     """
     settings = dataclasses.replace(settings or LanguageModelSettings(), **overrides)
     _check_settings(settings)
@@ -318,34 +392,29 @@ def train_language_model(
             set_forget_gate_bias(model.rnn, settings.forget_bias)
     model.to(device)
     valid = splits.valid[: settings.eval_characters] if settings.eval_characters else splits.valid
-    stepper = CarriedState(model)
-    optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
-    offsets = seeded_generator(settings.seed, torch.device("cpu"))
+    optimizer = (build_optimizer(model) if build_optimizer is not None
+                 else torch.optim.Adam(model.parameters(), lr=settings.lr))
+    if settings.windows == "contiguous":  # fit trains the model with its state carried
+        stepper = CarriedState(model)
+        batches = _carried_chunks(stepper, splits.train, settings.batch_size, settings.seq_len,
+                                  seed=settings.seed, device=device)
+    else:
+        stepper = model  # every window starts from a zero state
+        batches = random_window_batches(splits.train, settings.batch_size, settings.seq_len,
+                                        seed=settings.seed, device=device)
     run = LanguageModelRun(settings, model, splits.vocabulary, History())
     best_weights = copy.deepcopy(model.state_dict())
     evaluations_without_gain = 0
 
-    chunks = iter(())
-
-    def next_chunk(step: int) -> tuple[Tensor, Tensor] | None:
-        nonlocal chunks
-        if run.stopped_early:
-            return None  # the fit loop ends when the batch source runs dry
-        chunk = next(chunks, None)
-        if chunk is None:  # a new pass: new chunk boundaries, rows start again from zero state
-            offset = int(torch.randint(settings.seq_len, (1,), generator=offsets))
-            chunks = iter(BPTTBatches(splits.train, settings.batch_size, settings.seq_len,
-                                      offset=offset, device=device))
-            stepper.reset()
-            chunk = next(chunks)
-        return chunk
+    def next_batch(step: int) -> tuple[Tensor, Tensor] | None:
+        return None if run.stopped_early else batches(step)  # fit ends when batches run dry
 
     def validate(_: torch.nn.Module) -> float:
         nonlocal best_weights, evaluations_without_gain
         bpc = evaluate_bits_per_character(model, valid, device=device)
         run.valid_bpc.append(bpc)
         run.lr.append(optimizer.param_groups[0]["lr"])
-        if bpc < run.best_valid_bpc - 1e-4:
+        if bpc < run.best_valid_bpc - settings.min_improvement:
             run.best_valid_bpc = bpc
             best_weights = copy.deepcopy(model.state_dict())
             evaluations_without_gain = 0
@@ -353,15 +422,12 @@ def train_language_model(
             evaluations_without_gain += 1
             for group in optimizer.param_groups:
                 group["lr"] *= settings.lr_decay
-            if evaluations_without_gain >= settings.patience:
+            if settings.patience is not None and evaluations_without_gain >= settings.patience:
                 run.stopped_early = True
         return bpc
 
-    def loss_fn(logits: Tensor, targets: Tensor) -> Tensor:
-        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
-
     run.history = fit(
-        stepper, next_chunk, loss_fn, steps=settings.max_steps, optimizer=optimizer,
+        stepper, next_batch, _next_character_loss, steps=settings.max_steps, optimizer=optimizer,
         clip_norm=settings.clip_norm, device=device, seed=settings.seed, progress=progress,
         evaluate=validate, eval_every=settings.eval_every,
     )
@@ -429,6 +495,16 @@ class LoadedLanguageModel:
     vocabulary: CharVocabulary
     settings: LanguageModelSettings
     metrics: dict[str, Any]
+
+
+@torch.no_grad()
+def round_weights_to_half(model: CharLanguageModel) -> CharLanguageModel:
+    """Round every floating-point weight to float16 and back, in place: the model exactly as
+    `save_language_model(..., half=True)` stores it, so that scores measured now are the file's."""
+    for value in model.state_dict().values():
+        if value.is_floating_point():
+            value.copy_(value.half().float())
+    return model
 
 
 def save_language_model(

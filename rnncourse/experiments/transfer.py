@@ -15,6 +15,7 @@ corpus can read, and be fine-tuned on, any other English text.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -32,12 +33,13 @@ from rnncourse.experiments.language import (
     evaluate_bits_per_character,
     load_language_model,
     prepare_corpus,
+    random_window_batches,
+    round_weights_to_half,
     save_language_model,
     train_language_model,
 )
 from rnncourse.models.char_lm import CharLanguageModel
-from rnncourse.runtime import resolve_device, seeded_generator
-from rnncourse.training import History, fit
+from rnncourse.runtime import resolve_device
 from rnncourse.transfer import (
     discriminative_parameter_groups,
     freeze,
@@ -97,9 +99,7 @@ def pretrain_language_model(
     splits = prepare_corpus(corpus, vocabulary=ascii_vocabulary())
     run = train_language_model(LanguageModelSettings(corpus=corpus, **settings), splits=splits,
                                device=device, progress=progress)
-    with torch.no_grad():
-        for parameter in run.model.parameters():  # as stored: float16, read back as float32
-            parameter.copy_(parameter.half().float())
+    round_weights_to_half(run.model)  # as stored: float16, read back as float32
     metrics = {key: value for key, value in run.metrics().items() if key != "train_bpc"}
     metrics["test_bpc"] = evaluate_bits_per_character(run.model, splits.test)
     metrics["verify_characters"] = verify_characters
@@ -134,36 +134,6 @@ def verify_checkpoint(path: str | Path, device: str | torch.device | None = None
 # Fine-tuning on a small corpus
 
 
-def random_window_batches(
-    stream: Tensor,
-    batch_size: int,
-    seq_len: int,
-    *,
-    seed: int | None = None,
-    device: str | torch.device | None = None,
-):
-    """`step -> (inputs, targets)`: `batch_size` windows of `seq_len` + 1 consecutive ids from
-    random places in `stream`; targets are the inputs shifted by one character.
-
-    Unlike truncated BPTT over contiguous rows, this works however short the stream is (a
-    few thousand characters), and every step sees fresh places in it.
-    """
-    if not isinstance(stream, Tensor) or stream.dim() != 1:
-        raise ValueError("stream must be a 1-D tensor of ids")
-    if len(stream) < seq_len + 2:
-        raise ValueError(f"stream has {len(stream)} ids, fewer than seq_len + 2 = {seq_len + 2}")
-    device = resolve_device(device)
-    generator = seeded_generator(seed, torch.device("cpu"))
-    offsets = torch.arange(seq_len + 1)
-
-    def next_batch(step: int) -> tuple[Tensor, Tensor]:
-        starts = torch.randint(len(stream) - seq_len, (batch_size, 1), generator=generator)
-        rows = stream[starts + offsets]  # (B, T + 1)
-        return rows[:, :-1].to(device), rows[:, 1:].to(device)
-
-    return next_batch
-
-
 @dataclass
 class FineTuneRun:
     """One model trained on the target corpus: validation bpc over training and test bpc of
@@ -180,10 +150,6 @@ class FineTuneRun:
     @property
     def best_valid_bpc(self) -> float:
         return min(self.valid_bpc)
-
-
-def _next_character_loss(logits: Tensor, targets: Tensor) -> Tensor:
-    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
 
 
 def fine_tune_language_model(
@@ -205,34 +171,28 @@ def fine_tune_language_model(
     """Train `model` (in place) on the first `train_characters` of `splits.train` for `steps`
     Adam steps on random windows; keep the weights best on validation; score them on test.
 
-    Frozen parameters (`rnncourse.transfer.freeze`) stay as they are. `parameter_groups`
-    (e.g. `discriminative_parameter_groups(model, lr)`) set a learning rate per layer; without
-    them every trainable parameter gets `lr`.
+    This is chapter 6's `train_language_model` with random windows (the target text may be
+    only a few thousand characters), the whole validation part, and every step taken at the
+    learning rates set: no decay and no early stopping, any gain on validation counts. Frozen
+    parameters (`rnncourse.transfer.freeze`) stay as they are. `parameter_groups` (e.g.
+    `discriminative_parameter_groups(model, lr)`) set a learning rate per layer; without them
+    every trainable parameter gets `lr`.
     """
-    device = resolve_device(device)
-    model.to(device)
     train = splits.train[:train_characters] if train_characters else splits.train
-    groups = parameter_groups or [{"params": [p for p in model.parameters() if p.requires_grad]}]
-    optimizer = torch.optim.Adam(groups, lr=lr)
-    best = {"bpc": math.inf, "weights": copy.deepcopy(model.state_dict())}
-    valid_bpc: list[float] = []
-
-    def validate(_: torch.nn.Module) -> float:
-        bpc = evaluate_bits_per_character(model, splits.valid, device=device)
-        valid_bpc.append(bpc)
-        if bpc < best["bpc"]:
-            best.update(bpc=bpc, weights=copy.deepcopy(model.state_dict()))
-        return bpc
-
-    history: History = fit(
-        model, random_window_batches(train, batch_size, seq_len, seed=seed, device=device),
-        _next_character_loss, steps=steps, optimizer=optimizer, clip_norm=clip_norm,
-        device=device, seed=seed, progress=False, evaluate=validate, eval_every=eval_every,
+    settings = LanguageModelSettings(
+        corpus=splits.name, batch_size=batch_size, seq_len=seq_len, lr=lr, clip_norm=clip_norm,
+        max_steps=steps, eval_every=eval_every, patience=None, lr_decay=1.0,
+        min_improvement=0.0, windows="random", eval_characters=None, seed=seed,
     )
-    model.load_state_dict(best["weights"])
-    test_bpc = evaluate_bits_per_character(model, splits.test, device=device)
-    return FineTuneRun(label, len(train), history.eval_step, valid_bpc, test_bpc,
-                       trainable_parameter_count(model), history.seconds)
+
+    def adam(model: CharLanguageModel) -> torch.optim.Optimizer:
+        trainable = [p for p in model.parameters() if p.requires_grad]
+        return torch.optim.Adam(parameter_groups or [{"params": trainable}], lr=lr)
+
+    run = train_language_model(settings, splits=dataclasses.replace(splits, train=train),
+                               model=model, build_optimizer=adam, device=device)
+    return FineTuneRun(label, len(train), run.history.eval_step, run.valid_bpc, run.test_bpc,
+                       trainable_parameter_count(model), run.history.seconds)
 
 
 # Ways of fine-tuning compared on the page: which layers are frozen, and how learning rates go.
