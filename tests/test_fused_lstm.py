@@ -89,6 +89,27 @@ def test_default_state_and_unbatched_input() -> None:
     assert_close((h_n, c_n), (expected_h, expected_c), **TOL)
 
 
+def test_unbatched_layers_with_dropout_match_the_step_by_step_lstm() -> None:
+    """One sequence (L, I) through three layers in training mode: the same dropout masks, the
+    same outputs, states and gradients as rnncourse's LSTM (which FusedLSTM extends)."""
+    torch.manual_seed(0)
+    fused = FusedLSTM(4, 6, num_layers=3, dropout=0.5)
+    reference = LSTM(4, 6, num_layers=3, dropout=0.5)
+    reference.load_state_dict(fused.state_dict())
+    results = []
+    for module in (reference, fused):
+        generator = torch.Generator().manual_seed(1)
+        x = torch.randn(9, 4, generator=generator).requires_grad_()
+        hx = (torch.randn(3, 6, generator=generator), torch.randn(3, 6, generator=generator))
+        torch.manual_seed(2)  # the dropout masks
+        output, (h_n, c_n) = module(x, hx)
+        assert output.shape == (9, 6) and h_n.shape == c_n.shape == (3, 6)
+        (output.pow(2).sum() + h_n.sum() + c_n.sum()).backward()
+        results.append((output, h_n, c_n, x.grad, *[p.grad for p in module.parameters()]))
+    for theirs, ours in zip(*results, strict=True):
+        assert_close(ours, theirs, **TOL)
+
+
 def test_state_dicts_load_both_ways_with_the_same_names() -> None:
     fused, reference = FusedLSTM(3, 5, num_layers=2), nn.LSTM(3, 5, num_layers=2)
     assert list(fused.state_dict()) == list(reference.state_dict())

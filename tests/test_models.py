@@ -22,6 +22,7 @@ from rnncourse.models import (
     lstm_step,
     rnn_step,
 )
+from rnncourse.models.recurrent_model import seeded
 
 T, B, IN, H, OUT = 7, 3, 4, 5, 2  # sequence length, batch, input, hidden and output sizes
 TOL = {"atol": 1e-5, "rtol": 1e-5}
@@ -399,6 +400,7 @@ def test_bad_input_is_named(build, call, error, message):
                           nonlinearity="sin"), ValueError, "nonlinearity"),
         (lambda: LSTM(IN, H, bidirectional=True), ValueError, "bidirectional"),
         (lambda: LSTM(IN, H, proj_size=2), ValueError, "proj_size"),
+        (lambda: GRU(IN, H, proj_size=2), ValueError, "torch.nn.LSTM for projected states"),
         (lambda: GRU(IN, H, 2, dropout=1.5), ValueError, "dropout"),
         (lambda: RNN(IN, H, batch_first="yes"), TypeError, "batch_first"),
         (lambda: RecurrentModel("transformer", input_size=IN, hidden_size=H, output_size=OUT),
@@ -464,6 +466,21 @@ def test_recurrent_model_seed_is_reproducible_and_private():
     assert not torch.equal(a.rnn.weight_hh_l0, c.rnn.weight_hh_l0)
     unseeded = [RecurrentModel("lstm", **kwargs) for _ in range(2)]
     assert not torch.equal(unseeded[0].head.weight, unseeded[1].head.weight)
+
+
+def test_seeded_draws_depend_on_the_seed_alone():
+    torch.manual_seed(0)
+    before = torch.get_rng_state()
+    with seeded(5):
+        first = torch.rand(3)
+    assert torch.equal(torch.get_rng_state(), before)  # the global RNG is neither read nor moved
+    torch.manual_seed(1)
+    with seeded(5):
+        assert torch.equal(torch.rand(3), first)
+    with seeded(None):  # no seed: the global RNG, as outside the block
+        unseeded = torch.rand(3)
+    torch.manual_seed(1)
+    assert torch.equal(torch.rand(3), unseeded)
 
 
 def test_recurrent_model_state_passes_through():

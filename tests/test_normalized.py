@@ -289,6 +289,19 @@ def test_normalized_cores_work_with_the_course_tools(normalization):
     assert_close(model.rnn.cell.bias_ih[H:2 * H], torch.ones(H))
 
 
+def test_normalized_module_gathers_every_name():
+    """`rnncourse.models.normalized` is the one place to import the normalised LSTMs from, and
+    `rnncourse.models` exports the same objects."""
+    import rnncourse.models as models
+    from rnncourse.models import normalized
+
+    for name in normalized.__all__:
+        value = getattr(normalized, name)
+        assert getattr(models, name, value) is value, name
+    assert normalized.LayerNormLSTMCell is LayerNormLSTMCell
+    assert normalized.BatchNormLSTM is BatchNormLSTM
+
+
 def test_normalized_lstm_model_arguments():
     with pytest.raises(ValueError, match="normalization"):
         normalized_lstm_model("group", input_size=1, hidden_size=2, output_size=1)

@@ -4,16 +4,19 @@
     sequence.py         multi-layer RNN, LSTM, GRU over whole sequences; record_hidden_states()
     recurrent_model.py  RecurrentModel: a recurrent core and a linear readout
     init.py             orthogonal / identity / spectral-radius initialisation, forget-gate bias
-    normalized.py       layer-norm and recurrent batch-norm LSTM cells and layers (chapter 2)
+    normalized.py       layer-norm and recurrent batch-norm LSTM cells and layers (chapter 2),
+                        from layer_norm_lstm.py, batch_norm_lstm.py and normalized_lstm.py
     fused_lstm.py       FusedLSTM: one autograd node per layer, BPTT written out (chapter 4)
     minimal.py          minGRU, minLSTM and the scans that run them in parallel over time (ch. 4)
     char_lm.py          CharLanguageModel (embedding, core, head), CarriedState (chapter 6)
     forecaster.py       WindowForecaster: L past values -> H future ones (chapter 6)
     inspect.py          record_gates (gate activations over a sequence), parameter counts (ch. 3)
+    checks.py           the argument checks they share
 
 State dicts load both ways with torch.nn.RNN / LSTM / GRU and the torch.nn cells.
 """
 
+from rnncourse.models.batch_norm_lstm import BatchNormLSTM, BatchNormLSTMCell, RecurrentBatchNorm
 from rnncourse.models.cells import (
     GRUCell,
     LSTMCell,
@@ -32,51 +35,43 @@ from rnncourse.models.inspect import (
     record_gates,
     recurrent_parameter_count,
 )
+from rnncourse.models.layer_norm_lstm import LayerNorm, LayerNormLSTM, LayerNormLSTMCell, layer_norm
 from rnncourse.models.minimal import MinGRU, MinLSTM
-from rnncourse.models.normalized import (
-    BatchNormLSTM,
-    BatchNormLSTMCell,
-    LayerNorm,
-    LayerNormLSTM,
-    LayerNormLSTMCell,
-    RecurrentBatchNorm,
-    layer_norm,
-    normalized_lstm_model,
-)
+from rnncourse.models.normalized import normalized_lstm_model
 from rnncourse.models.recurrent_model import RecurrentModel
 from rnncourse.models.sequence import GRU, LSTM, RNN, RecordedStates
 
 __all__ = [
-    "CarriedState",
-    "CharLanguageModel",
-    "detach_state",
-    "WindowForecaster",
     "BatchNormLSTM",
     "BatchNormLSTMCell",
+    "CarriedState",
+    "CharLanguageModel",
+    "FusedLSTM",
+    "GRU",
+    "GRUCell",
+    "GateTrace",
+    "LSTM",
+    "LSTMCell",
     "LayerNorm",
     "LayerNormLSTM",
     "LayerNormLSTMCell",
-    "RecurrentBatchNorm",
-    "layer_norm",
-    "normalized_lstm_model",
-    "FusedLSTM",
-    "GateTrace",
-    "hidden_size_for_budget",
-    "record_gates",
-    "recurrent_parameter_count",
     "MinGRU",
     "MinLSTM",
-    "GRU",
-    "GRUCell",
-    "LSTM",
-    "LSTMCell",
     "RNN",
     "RNNCell",
     "RecordedStates",
+    "RecurrentBatchNorm",
     "RecurrentModel",
+    "WindowForecaster",
+    "detach_state",
     "gru_step",
+    "hidden_size_for_budget",
     "initialize_recurrent_weights",
+    "layer_norm",
     "lstm_step",
+    "normalized_lstm_model",
+    "record_gates",
+    "recurrent_parameter_count",
     "rnn_step",
     "set_forget_gate_bias",
 ]

@@ -24,6 +24,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from rnncourse.models.checks import (
+    check_bool,
+    check_features,
+    check_lstm_state,
+    check_positive_int,
+    check_shape,
+    check_tensor_like,
+)
+
 __all__ = [
     "GRUCell",
     "LSTMCell",
@@ -160,50 +169,45 @@ def gru_step_projected(
 
 
 # --------------------------------------------------------------------------------------------
-# Argument checks shared with the sequence modules
+# Weights under torch.nn's names, shared with the sequence modules
 # --------------------------------------------------------------------------------------------
 
 
-def check_positive_int(name: str, value: object) -> int:
-    """`value` as an int, or a TypeError/ValueError that names the argument."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value <= 0:
-        raise ValueError(f"{name} must be a positive int, got {name}={value}")
-    return value
+def register_gate_weights(
+    module: nn.Module,
+    input_size: int,
+    hidden_size: int,
+    num_gates: int,
+    bias: bool,
+    suffix: str = "",
+    *,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype | None = None,
+) -> None:
+    """Register one layer's weights, its `num_gates` gates stacked along the first dimension:
+
+        weight_ih{suffix} (G·H, I), weight_hh{suffix} (G·H, H),
+        bias_ih{suffix} (G·H,), bias_hh{suffix} (G·H,)   (None with bias=False, as in torch.nn)
+
+    in this order, torch's, so that `reset_uniform` draws them as torch.nn does. They are
+    allocated, not initialised.
+    """
+    gates = num_gates * hidden_size
+
+    def parameter(*shape: int) -> nn.Parameter:
+        return nn.Parameter(torch.empty(*shape, device=device, dtype=dtype))
+
+    module.register_parameter(f"weight_ih{suffix}", parameter(gates, input_size))
+    module.register_parameter(f"weight_hh{suffix}", parameter(gates, hidden_size))
+    module.register_parameter(f"bias_ih{suffix}", parameter(gates) if bias else None)
+    module.register_parameter(f"bias_hh{suffix}", parameter(gates) if bias else None)
 
 
-def check_bool(name: str, value: object) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
-    return value
-
-
-def check_tensor_like(name: str, tensor: object, reference: Tensor) -> Tensor:
-    """`tensor` is a floating-point Tensor with `reference`'s dtype and device."""
-    if not isinstance(tensor, Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(tensor).__name__}")
-    if not tensor.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor, got dtype {tensor.dtype}")
-    if tensor.dtype != reference.dtype:
-        raise TypeError(
-            f"{name} has dtype {tensor.dtype} but the parameters have dtype {reference.dtype}; "
-            f"convert one of them (for example `{name}.to({reference.dtype})`)"
-        )
-    if tensor.device != reference.device:
-        raise ValueError(
-            f"{name} is on device {tensor.device} but the parameters are on {reference.device}; "
-            "move one of them with .to(device)"
-        )
-    return tensor
-
-
-def check_shape(name: str, tensor: Tensor, expected: tuple[int, ...], description: str) -> None:
-    """A ValueError naming `name` when `tensor.shape != expected` (`description` names the dims)."""
-    if tuple(tensor.shape) != expected:
-        raise ValueError(
-            f"{name} has shape {tuple(tensor.shape)}, expected {description} = {expected}"
-        )
+def reset_uniform(module: nn.Module, hidden_size: int) -> None:
+    """torch's default for recurrent layers: every parameter of `module` from U(-1/√H, 1/√H)."""
+    bound = 1.0 / math.sqrt(hidden_size)
+    for parameter in module.parameters():
+        nn.init.uniform_(parameter, -bound, bound)
 
 
 # --------------------------------------------------------------------------------------------
@@ -237,23 +241,14 @@ class RecurrentCell(nn.Module):
         self.input_size = check_positive_int("input_size", input_size)
         self.hidden_size = check_positive_int("hidden_size", hidden_size)
         self.bias = check_bool("bias", bias)
-        factory = {"device": device, "dtype": dtype}
-        gates = self.num_gates * hidden_size
-        self.weight_ih = nn.Parameter(torch.empty(gates, input_size, **factory))
-        self.weight_hh = nn.Parameter(torch.empty(gates, hidden_size, **factory))
-        if bias:
-            self.bias_ih = nn.Parameter(torch.empty(gates, **factory))
-            self.bias_hh = nn.Parameter(torch.empty(gates, **factory))
-        else:
-            self.register_parameter("bias_ih", None)
-            self.register_parameter("bias_hh", None)
+        register_gate_weights(
+            self, input_size, hidden_size, self.num_gates, bias, device=device, dtype=dtype
+        )
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         """torch's default: every parameter from U(-1/√H, 1/√H)."""
-        bound = 1.0 / math.sqrt(self.hidden_size)
-        for parameter in self.parameters():
-            nn.init.uniform_(parameter, -bound, bound)
+        reset_uniform(self, self.hidden_size)
 
     def extra_repr(self) -> str:
         text = f"{self.input_size}, {self.hidden_size}"
@@ -267,10 +262,7 @@ class RecurrentCell(nn.Module):
                 f"input must have shape (batch, input_size) or (input_size,), "
                 f"got a {input.dim()}-D tensor of shape {tuple(input.shape)}"
             )
-        if input.shape[-1] != self.input_size:
-            raise ValueError(
-                f"input has {input.shape[-1]} features, expected input_size={self.input_size}"
-            )
+        check_features("input", input, self.input_size)
         return input.dim() == 2
 
     def _state(self, name: str, value: Tensor | None, input: Tensor) -> Tensor:
@@ -321,6 +313,15 @@ class LSTMCell(RecurrentCell):
     num_gates = 4
     mode = "LSTM"
 
+    def _states(self, input: Tensor, hx: tuple[Tensor, Tensor] | None) -> tuple[Tensor, Tensor]:
+        """Validate `input` and return (h, c) from `hx`, both zeros when it is None."""
+        self._check_input(input)
+        if hx is None:
+            zeros = self._state("hx[0]", None, input)
+            return zeros, zeros
+        h, c = check_lstm_state("hx", hx, type(self).__name__)
+        return self._state("hx[0] (h_0)", h, input), self._state("hx[1] (c_0)", c, input)
+
     def forward(
         self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None
     ) -> tuple[Tensor, Tensor]:
@@ -328,14 +329,7 @@ class LSTMCell(RecurrentCell):
 
         Returns (h', c').
         """
-        self._check_input(input)
-        if hx is None:
-            h = c = self._state("hx[0]", None, input)
-        else:
-            if not isinstance(hx, (tuple, list)) or len(hx) != 2:
-                raise TypeError("hx must be a tuple (h_0, c_0) of two tensors for an LSTMCell")
-            h = self._state("hx[0] (h_0)", hx[0], input)
-            c = self._state("hx[1] (c_0)", hx[1], input)
+        h, c = self._states(input, hx)
         return lstm_step(input, (h, c), self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
 
 

@@ -12,15 +12,14 @@ course's one fit loop (`rnncourse.training.fit`) train it unchanged.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from rnncourse.models.cells import check_positive_int
-from rnncourse.models.recurrent_model import BACKENDS, CELLS, build_recurrent_core
+from rnncourse.models.checks import check_choice, check_positive_int
+from rnncourse.models.recurrent_model import BACKENDS, CELLS, build_recurrent_core, seeded
 from rnncourse.runtime import resolve_device
 
 __all__ = ["CarriedState", "CharLanguageModel", "CharLanguageModelConfig", "detach_state"]
@@ -82,10 +81,8 @@ class CharLanguageModel(nn.Module):
         seed: int | None = None,
     ) -> None:
         super().__init__()
-        if cell not in CELLS:
-            raise ValueError(f"cell must be one of {', '.join(CELLS)}; got {cell!r}")
-        if backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}")
+        check_choice("cell", cell, CELLS)
+        check_choice("backend", backend, BACKENDS)
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must lie in [0, 1), got {dropout!r}")
         self.config = CharLanguageModelConfig(
@@ -98,11 +95,7 @@ class CharLanguageModel(nn.Module):
             backend=backend,
         )
         target = resolve_device(device)
-        # Drawn on the CPU from a forked RNG: one seed, the same weights on every device.
-        seeded = torch.random.fork_rng(devices=[]) if seed is not None else contextlib.nullcontext()
-        with seeded:
-            if seed is not None:
-                torch.manual_seed(seed)
+        with seeded(seed):  # drawn on the CPU, then moved: one seed, one model, any device
             self.embedding = nn.Embedding(vocab_size, embedding_dim)
             self.rnn = build_recurrent_core(
                 cell, embedding_dim, hidden_size, num_layers, backend,

@@ -27,8 +27,8 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from rnncourse.models.cells import check_shape, check_tensor_like
-from rnncourse.models.sequence import LSTM
+from rnncourse.models.checks import check_lstm_state, check_shape, check_tensor_like
+from rnncourse.models.sequence import LSTM, RecordedStates
 
 __all__ = ["FusedLSTM", "FusedLSTMFunction", "fused_lstm"]
 
@@ -143,8 +143,7 @@ def fused_lstm(
     input (T, B, I); state = (h_0, c_0), each (B, H). Returns (output (T, B, H), (h_T, c_T)),
     the same numbers as `torch.nn.LSTM` with these weights (see `lstm_step` for the equations).
     """
-    if not isinstance(state, (tuple, list)) or len(state) != 2:
-        raise TypeError("state must be a tuple (h_0, c_0) of two tensors")
+    h_0, c_0 = check_lstm_state("state", state, "fused_lstm")
     check_tensor_like("input", input, weight_ih)
     if input.dim() != 3:
         raise ValueError(
@@ -156,11 +155,11 @@ def fused_lstm(
         raise ValueError("give both bias_ih and bias_hh, or neither")
     hidden_size = weight_hh.shape[1]
     expected = (input.shape[1], hidden_size)
-    for name, tensor in zip(("state[0] (h_0)", "state[1] (c_0)"), state, strict=True):
+    for name, tensor in (("state[0] (h_0)", h_0), ("state[1] (c_0)", c_0)):
         check_tensor_like(name, tensor, weight_hh)
         check_shape(name, tensor, expected, "(batch, hidden_size)")
     output, h_n, c_n = FusedLSTMFunction.apply(
-        input.contiguous(), state[0], state[1], weight_ih, weight_hh, bias_ih, bias_hh
+        input.contiguous(), h_0, c_0, weight_ih, weight_hh, bias_ih, bias_hh
     )
     return output, (h_n, c_n)
 
@@ -169,8 +168,9 @@ class FusedLSTM(LSTM):
     """An LSTM whose layers run as `FusedLSTMFunction`: a drop-in for `torch.nn.LSTM`.
 
     Same constructor, parameters (`weight_ih_l0`, `weight_hh_l0`, `bias_ih_l0`, `bias_hh_l0`, ...)
-    and `forward(input, hx) -> (output, (h_n, c_n))` as `rnncourse.models.LSTM` and torch.nn.LSTM.
-    It cannot record hidden states (`record_hidden_states`): the steps are not autograd nodes.
+    and `forward(input, hx) -> (output, (h_n, c_n))` as `rnncourse.models.LSTM` and torch.nn.LSTM:
+    only the computation of each layer differs. It cannot record hidden states
+    (`record_hidden_states`): the steps are not autograd nodes.
     """
 
     def forward(
@@ -182,29 +182,21 @@ class FusedLSTM(LSTM):
                 "FusedLSTM cannot record hidden states: its time steps are not autograd nodes. "
                 "Use rnncourse.models.LSTM (same parameters) for record_hidden_states()"
             )
-        batched = self._check_input(input)
-        if batched and self.batch_first:
-            input = input.transpose(0, 1)  # time-major inside: (L, B, I)
-        states = self._initial_states(hx, input, batched)
-        if not batched:  # one sequence: a batch of one
-            input = input.unsqueeze(1)
-            states = [tuple(part.unsqueeze(0) for part in state) for state in states]
+        return super().forward(input, hx)
 
-        layer_input = input
-        final_h, final_c = [], []
-        for layer in range(self.num_layers):
-            weight_ih, weight_hh, bias_ih, bias_hh = self.layer_parameters(layer)
-            layer_input, (h_n, c_n) = fused_lstm(
-                layer_input, states[layer], weight_ih, weight_hh, bias_ih, bias_hh
-            )
-            final_h.append(h_n)
-            final_c.append(c_n)
-            if self.training and self.dropout > 0 and layer < self.num_layers - 1:
-                layer_input = torch.nn.functional.dropout(layer_input, self.dropout, training=True)
-
-        output, h_n, c_n = layer_input, torch.stack(final_h), torch.stack(final_c)
-        if not batched:
-            return output.squeeze(1), (h_n.squeeze(1), c_n.squeeze(1))
-        if self.batch_first:
-            output = output.transpose(0, 1)
-        return output, (h_n, c_n)
+    def _run_layer(
+        self,
+        layer: int,
+        layer_input: Tensor,
+        state: tuple[Tensor, Tensor],
+        recording: RecordedStates | None,
+    ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        """Layer `layer` over the whole time-major sequence, as one `fused_lstm` call."""
+        if layer_input.dim() == 3:
+            return fused_lstm(layer_input, state, *self.layer_parameters(layer))
+        # One unbatched sequence (L, I): run it as a batch of one.
+        h_0, c_0 = (part.unsqueeze(0) for part in state)
+        output, (h_n, c_n) = fused_lstm(
+            layer_input.unsqueeze(1), (h_0, c_0), *self.layer_parameters(layer)
+        )
+        return output.squeeze(1), (h_n.squeeze(0), c_n.squeeze(0))

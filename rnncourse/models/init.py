@@ -21,6 +21,8 @@ import re
 import torch
 from torch import Tensor, nn
 
+from rnncourse.models.checks import check_choice
+
 __all__ = ["SCHEMES", "initialize_recurrent_weights", "set_forget_gate_bias"]
 
 SCHEMES = ("default", "orthogonal", "identity")
@@ -71,8 +73,7 @@ def initialize_recurrent_weights(
         largest eigenvalue modulus is exactly `spectral_radius`.
     seed: draws come from a generator seeded with it (else from torch's global RNG).
     """
-    if scheme not in SCHEMES:
-        raise ValueError(f"scheme must be one of {', '.join(map(repr, SCHEMES))}; got {scheme!r}")
+    check_choice("scheme", scheme, SCHEMES)
     target = spectral_radius
     if target is not None and (
         isinstance(target, bool) or not isinstance(target, numbers.Real) or not target > 0

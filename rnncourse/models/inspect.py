@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnncourse.models.cells import check_positive_int
+from rnncourse.models.checks import check_choice, check_positive_int
 from rnncourse.models.sequence import GRU, LSTM, RecurrentSequence
 
 __all__ = [
@@ -38,9 +38,7 @@ GATED_MODES = ("LSTM", "GRU")
 
 
 def _gate_count(cell: str) -> int:
-    if cell not in GATE_COUNTS:
-        raise ValueError(f"cell must be one of {', '.join(map(repr, GATE_COUNTS))}; got {cell!r}")
-    return GATE_COUNTS[cell]
+    return GATE_COUNTS[check_choice("cell", cell, GATE_COUNTS)]
 
 
 def recurrent_parameter_count(

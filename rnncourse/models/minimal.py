@@ -31,7 +31,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnncourse.models.cells import check_bool, check_positive_int, check_shape, check_tensor_like
+from rnncourse.models.checks import (
+    check_bool,
+    check_choice,
+    check_positive_int,
+    check_shape,
+    check_tensor_like,
+)
 
 __all__ = [
     "MODES",
@@ -217,18 +223,12 @@ class MinimalRecurrence(nn.Module):
         self.input_size = check_positive_int("input_size", input_size)
         self.hidden_size = check_positive_int("hidden_size", hidden_size)
         self.batch_first = check_bool("batch_first", batch_first)
-        self.mode = self._check_mode(mode)
+        self.mode = check_choice("mode", mode, MODES)
         factory = {"device": device, "dtype": dtype}
         gates = self.num_gates * hidden_size
         self.weight_ih = nn.Parameter(torch.empty(gates, input_size, **factory))
         self.bias_ih = nn.Parameter(torch.empty(gates, **factory))
         self.reset_parameters()
-
-    @staticmethod
-    def _check_mode(mode: object) -> str:
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {', '.join(map(repr, MODES))}; got {mode!r}")
-        return mode  # type: ignore[return-value]
 
     def reset_parameters(self) -> None:
         bound = 1.0 / self.hidden_size**0.5
@@ -257,7 +257,7 @@ class MinimalRecurrence(nn.Module):
         all three give the same numbers to float round-off. Returns (output with every h_t,
         shaped like input with H features; h_T of shape (B, H)).
         """
-        mode = self.mode if mode is None else self._check_mode(mode)
+        mode = self.mode if mode is None else check_choice("mode", mode, MODES)
         check_tensor_like("input", input, self.weight_ih)
         if input.dim() != 3 or input.shape[-1] != self.input_size:
             dims = "batch, seq_len" if self.batch_first else "seq_len, batch"

@@ -18,21 +18,36 @@ from collections.abc import Iterator
 import torch
 from torch import Tensor, nn
 
-from rnncourse.models.cells import check_positive_int, check_tensor_like
+from rnncourse.models.checks import (
+    check_choice,
+    check_features,
+    check_positive_int,
+    check_tensor_like,
+)
 from rnncourse.models.sequence import GRU, LSTM, RNN, RecordedStates
 from rnncourse.runtime import resolve_device
 
-__all__ = ["BACKENDS", "CELLS", "READOUTS", "RecurrentModel", "build_recurrent_core"]
+__all__ = ["BACKENDS", "CELLS", "READOUTS", "RecurrentModel", "build_recurrent_core", "seeded"]
 
 CELLS = ("rnn_tanh", "rnn_relu", "lstm", "gru")
 READOUTS = ("last", "all")
 BACKENDS = ("rnncourse", "torch")
 
 
-def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
-    return value  # type: ignore[return-value]
+@contextlib.contextmanager
+def seeded(seed: int | None) -> Iterator[None]:
+    """Inside the block, random draws depend on `seed` alone; None leaves the global RNG as is.
+
+    A seed runs the block on a forked CPU generator, so that it neither reads nor advances the
+    global one. Modules built inside draw their weights on the CPU (then move them): the same
+    seed gives the same model on every device.
+    """
+    if seed is None:
+        yield
+        return
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
 
 
 def build_recurrent_core(
@@ -44,8 +59,8 @@ def build_recurrent_core(
     dropout: float = 0.0,
 ) -> nn.Module:
     """A batch-first recurrent module: rnncourse's or torch.nn's RNN / LSTM / GRU."""
-    _check_choice("cell", cell, CELLS)
-    _check_choice("backend", backend, BACKENDS)
+    check_choice("cell", cell, CELLS)
+    check_choice("backend", backend, BACKENDS)
     if backend == "rnncourse":
         rnn, lstm, gru = RNN, LSTM, GRU
     else:
@@ -88,9 +103,9 @@ class RecurrentModel(nn.Module):
         seed: int | None = None,
     ) -> None:
         super().__init__()
-        self.cell = _check_choice("cell", cell, CELLS)
-        self.readout = _check_choice("readout", readout, READOUTS)
-        self.backend = _check_choice("backend", backend, BACKENDS)
+        self.cell = check_choice("cell", cell, CELLS)
+        self.readout = check_choice("readout", readout, READOUTS)
+        self.backend = check_choice("backend", backend, BACKENDS)
         self.input_size = check_positive_int("input_size", input_size)
         self.hidden_size = check_positive_int("hidden_size", hidden_size)
         self.output_size = check_positive_int("output_size", output_size)
@@ -98,12 +113,7 @@ class RecurrentModel(nn.Module):
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise TypeError(f"seed must be an int or None, got {type(seed).__name__}")
         target = resolve_device(device)
-        # Weights are drawn on the CPU, then moved: the same seed gives the same model anywhere.
-        # A seeded build runs on a forked RNG so that it neither reads nor advances the global one.
-        seeded = torch.random.fork_rng(devices=[]) if seed is not None else contextlib.nullcontext()
-        with seeded:
-            if seed is not None:
-                torch.manual_seed(seed)
+        with seeded(seed):  # drawn on the CPU, then moved: one seed, one model, any device
             self.rnn = build_recurrent_core(
                 cell, input_size, hidden_size, num_layers, backend, dropout
             )
@@ -139,8 +149,7 @@ class RecurrentModel(nn.Module):
                 f"x must have shape (batch, seq_len, input_size) or (seq_len, input_size); got a "
                 f"{x.dim()}-D tensor of shape {tuple(x.shape)}"
             )
-        if x.shape[-1] != self.input_size:
-            raise ValueError(f"x has {x.shape[-1]} features, expected input_size={self.input_size}")
+        check_features("x", x, self.input_size)
         output, state = self.rnn(x, hx)  # output: (B, T, H), h_t of the last layer
         features = output[..., -1, :] if self.readout == "last" else output
         prediction = self.head(features)

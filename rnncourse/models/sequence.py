@@ -14,8 +14,6 @@ only the recurrent part W_hh h_{t-1} + b_hh has to wait for the previous step.
 
 from __future__ import annotations
 
-import math
-import numbers
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,17 +24,24 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rnncourse.models.cells import (
-    check_bool,
-    check_positive_int,
-    check_shape,
-    check_tensor_like,
     get_nonlinearity,
     gru_step_projected,
     lstm_step_projected,
+    register_gate_weights,
+    reset_uniform,
     rnn_step_projected,
 )
+from rnncourse.models.checks import (
+    check_bool,
+    check_features,
+    check_fraction,
+    check_lstm_state,
+    check_positive_int,
+    check_shape,
+    check_tensor_like,
+)
 
-__all__ = ["GRU", "LSTM", "RNN", "RecordedStates", "RecurrentSequence"]
+__all__ = ["GRU", "LSTM", "RNN", "RecordedStates", "RecurrentSequence", "SequenceModule"]
 
 State = tuple[Tensor, ...]  # (h,) for RNN and GRU, (h, c) for LSTM
 
@@ -78,7 +83,49 @@ class RecordedStates:
             self.cell[layer].append(state[1])
 
 
-class RecurrentSequence(nn.Module):
+class SequenceModule(nn.Module):
+    """A module that runs over sequences, layer by layer, and can keep every state it computes.
+
+    A subclass sets `num_layers` and `carries_cell` (True when the state is an LSTM's (h, c)),
+    calls `_start_recording()` at the start of `forward` and hands each new state of layer l to
+    the recording it returns: `recording._add(l, state)`.
+    """
+
+    num_layers: int = 1
+    carries_cell: bool = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._recording: RecordedStates | None = None
+
+    @contextmanager
+    def record_hidden_states(self) -> Iterator[RecordedStates]:
+        """Keep every state of the forward passes run inside the block (the latest one wins).
+
+            with lstm.record_hidden_states() as states:
+                output, _ = lstm(x)
+            output.pow(2).sum().backward()
+            states.hidden_grads(layer=0)   # (T, B, H): ∂L/∂h_t for every t
+
+        Outside the block nothing is kept, so training pays no memory for it.
+        """
+        recorded = RecordedStates()
+        recorded._start(self.num_layers, with_cell=self.carries_cell)
+        previous, self._recording = self._recording, recorded
+        try:
+            yield recorded
+        finally:
+            self._recording = previous
+
+    def _start_recording(self) -> RecordedStates | None:
+        """The recording this forward pass fills (emptied first), or None outside the block."""
+        recording = self._recording
+        if recording is not None:
+            recording._start(self.num_layers, with_cell=self.carries_cell)
+        return recording
+
+
+class RecurrentSequence(SequenceModule):
     """What RNN, LSTM and GRU share: parameters, argument checks, the loops over layers and time.
 
     A subclass sets `num_gates` and `mode` and defines `step`, one time step given the input's
@@ -86,6 +133,9 @@ class RecurrentSequence(nn.Module):
 
         weight_ih_l{l} (num_gates·H, I or H), weight_hh_l{l} (num_gates·H, H),
         bias_ih_l{l} (num_gates·H,), bias_hh_l{l} (num_gates·H,)
+
+    The constructor takes torch.nn.LSTM's arguments; bidirectional=True and proj_size > 0 are
+    refused.
     """
 
     num_gates: int = 1
@@ -115,51 +165,42 @@ class RecurrentSequence(nn.Module):
         if proj_size:
             raise ValueError(
                 f"proj_size={proj_size} is not supported by rnncourse.models.{name}; "
-                f"use torch.nn.{name} for projected states"
+                "use torch.nn.LSTM for projected states"
             )
-        if (
-            isinstance(dropout, bool)
-            or not isinstance(dropout, numbers.Real)
-            or not 0 <= dropout <= 1
-        ):
-            raise ValueError(f"dropout must be a probability in [0, 1], got dropout={dropout!r}")
+        self.dropout = check_fraction("dropout", dropout)
         self.input_size = check_positive_int("input_size", input_size)
         self.hidden_size = check_positive_int("hidden_size", hidden_size)
         self.num_layers = check_positive_int("num_layers", num_layers)
         self.bias = check_bool("bias", bias)
         self.batch_first = check_bool("batch_first", batch_first)
-        self.dropout = float(dropout)
         self.bidirectional = False
         self.proj_size = 0
         if dropout > 0 and num_layers == 1:
+            # The warning points at the line that built the module: one frame up, or two when
+            # a subclass (RNN) has its own __init__ in between.
+            own_init = type(self).__init__ is RecurrentSequence.__init__
             warnings.warn(
                 f"dropout={dropout} has no effect with num_layers=1: as in torch.nn, dropout is "
                 "applied between layers, after all but the last",
-                stacklevel=3,
+                stacklevel=2 if own_init else 3,
             )
-        factory = {"device": device, "dtype": dtype}
-        gates = self.num_gates * hidden_size
         # Registration order (layer by layer: w_ih, w_hh, b_ih, b_hh) is torch's, so that the same
         # seed draws the same initial weights as the torch.nn module.
         for layer in range(num_layers):
             layer_input_size = input_size if layer == 0 else hidden_size
-            self.register_parameter(
-                f"weight_ih_l{layer}", nn.Parameter(torch.empty(gates, layer_input_size, **factory))
-            )
-            self.register_parameter(
-                f"weight_hh_l{layer}", nn.Parameter(torch.empty(gates, hidden_size, **factory))
-            )
-            for bias_name in (f"bias_ih_l{layer}", f"bias_hh_l{layer}"):
-                parameter = nn.Parameter(torch.empty(gates, **factory)) if bias else None
-                self.register_parameter(bias_name, parameter)
-        self._recording: RecordedStates | None = None
+            register_gate_weights(
+                self, layer_input_size, hidden_size, self.num_gates, bias, f"_l{layer}",
+                device=device, dtype=dtype,
+            )  # fmt: skip
         self.reset_parameters()
+
+    @property
+    def carries_cell(self) -> bool:
+        return self.mode == "LSTM"
 
     def reset_parameters(self) -> None:
         """torch's default: every parameter from U(-1/√H, 1/√H)."""
-        bound = 1.0 / math.sqrt(self.hidden_size)
-        for parameter in self.parameters():
-            nn.init.uniform_(parameter, -bound, bound)
+        reset_uniform(self, self.hidden_size)
 
     def extra_repr(self) -> str:
         text = f"{self.input_size}, {self.hidden_size}"
@@ -188,25 +229,6 @@ class RecurrentSequence(nn.Module):
         """One time step of one layer, given x_projection = W_ih x_t + b_ih."""
         raise NotImplementedError
 
-    @contextmanager
-    def record_hidden_states(self) -> Iterator[RecordedStates]:
-        """Keep every state of the forward passes run inside the block (the latest one wins).
-
-            with lstm.record_hidden_states() as states:
-                output, _ = lstm(x)
-            output.pow(2).sum().backward()
-            states.hidden_grads(layer=0)   # (T, B, H): ∂L/∂h_t for every t
-
-        Outside the block nothing is kept, so training pays no memory for it.
-        """
-        recorded = RecordedStates()
-        recorded._start(self.num_layers, with_cell=self.mode == "LSTM")
-        previous, self._recording = self._recording, recorded
-        try:
-            yield recorded
-        finally:
-            self._recording = previous
-
     # ---- argument checks ------------------------------------------------------------------
 
     def _check_input(self, input: Tensor) -> bool:
@@ -220,10 +242,7 @@ class RecurrentSequence(nn.Module):
                 f"(seq_len, input_size) for one sequence; got a {input.dim()}-D tensor of shape "
                 f"{tuple(input.shape)}"
             )
-        if input.shape[-1] != self.input_size:
-            raise ValueError(
-                f"input has {input.shape[-1]} features, expected input_size={self.input_size}"
-            )
+        check_features("input", input, self.input_size)
         time_dim = 1 if (input.dim() == 3 and self.batch_first) else 0
         if input.shape[time_dim] == 0:
             raise ValueError(f"input has seq_len=0 (shape {tuple(input.shape)}); need one step")
@@ -233,19 +252,11 @@ class RecurrentSequence(nn.Module):
         """One state tuple per layer, from `hx` or zeros. `input` is time-major here."""
         batch = (input.shape[1],) if batched else ()
         shape = (self.num_layers, *batch, self.hidden_size)
-        names = ("hx[0] (h_0)", "hx[1] (c_0)") if self.mode == "LSTM" else ("hx",)
+        names = ("hx[0] (h_0)", "hx[1] (c_0)") if self.carries_cell else ("hx",)
         if hx is None:
             parts: tuple[Tensor, ...] = tuple(input.new_zeros(shape) for _ in names)
         else:
-            if self.mode == "LSTM":
-                if not isinstance(hx, (tuple, list)) or len(hx) != 2:
-                    raise TypeError(
-                        f"hx must be a tuple (h_0, c_0) of two tensors for an LSTM, got "
-                        f"{type(hx).__name__}"
-                    )
-                parts = tuple(hx)
-            else:
-                parts = (hx,)
+            parts = check_lstm_state("hx", hx, "an LSTM") if self.carries_cell else (hx,)
             description = (
                 "(num_layers, batch, hidden_size)"
                 if batched
@@ -273,30 +284,33 @@ class RecurrentSequence(nn.Module):
         if batched and self.batch_first:
             input = input.transpose(0, 1)  # time-major inside: (L, B, I)
         states = self._initial_states(hx, input, batched)
-        recording = self._recording
-        if recording is not None:
-            recording._start(self.num_layers, with_cell=self.mode == "LSTM")
+        recording = self._start_recording()
 
         layer_input = input
         final_states: list[State] = []
         for layer in range(self.num_layers):
-            weight_ih, weight_hh, bias_ih, bias_hh = self.layer_parameters(layer)
-            x_projection = F.linear(layer_input, weight_ih, bias_ih)  # W_ih x_t + b_ih for all t
-            state = states[layer]
-            outputs = []
-            for x_projection_t in x_projection.unbind(0):
-                state = self.step(x_projection_t, state, weight_hh, bias_hh)
-                if recording is not None:
-                    recording._add(layer, state)
-                outputs.append(state[0])  # the same tensor object that feeds step t+1
+            layer_input, state = self._run_layer(layer, layer_input, states[layer], recording)
             final_states.append(state)
-            layer_input = torch.stack(outputs)
             if self.training and self.dropout > 0 and layer < self.num_layers - 1:
                 layer_input = F.dropout(layer_input, self.dropout, training=True)
 
         output = layer_input.transpose(0, 1) if (batched and self.batch_first) else layer_input
         final = tuple(torch.stack(parts) for parts in zip(*final_states, strict=True))
-        return output, (final if self.mode == "LSTM" else final[0])
+        return output, (final if self.carries_cell else final[0])
+
+    def _run_layer(
+        self, layer: int, layer_input: Tensor, state: State, recording: RecordedStates | None
+    ) -> tuple[Tensor, State]:
+        """Layer `layer` over the whole time-major sequence: (every h_t stacked, final state)."""
+        weight_ih, weight_hh, bias_ih, bias_hh = self.layer_parameters(layer)
+        x_projection = F.linear(layer_input, weight_ih, bias_ih)  # W_ih x_t + b_ih for all t
+        outputs = []
+        for x_projection_t in x_projection.unbind(0):
+            state = self.step(x_projection_t, state, weight_hh, bias_hh)
+            if recording is not None:
+                recording._add(layer, state)
+            outputs.append(state[0])  # the same tensor object that feeds step t+1
+        return torch.stack(outputs), state
 
 
 class RNN(RecurrentSequence):
@@ -339,25 +353,6 @@ class LSTM(RecurrentSequence):
     num_gates = 4
     mode = "LSTM"
 
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        bias: bool = True,
-        batch_first: bool = False,
-        dropout: float = 0.0,
-        bidirectional: bool = False,
-        proj_size: int = 0,
-        *,
-        device: torch.device | str | None = None,
-        dtype: torch.dtype | None = None,
-    ) -> None:
-        super().__init__(
-            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-            proj_size, device=device, dtype=dtype,
-        )  # fmt: skip
-
     def step(
         self, x_projection: Tensor, state: State, weight_hh: Tensor, bias_hh: Tensor | None
     ) -> State:
@@ -369,24 +364,6 @@ class GRU(RecurrentSequence):
 
     num_gates = 3
     mode = "GRU"
-
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        bias: bool = True,
-        batch_first: bool = False,
-        dropout: float = 0.0,
-        bidirectional: bool = False,
-        *,
-        device: torch.device | str | None = None,
-        dtype: torch.dtype | None = None,
-    ) -> None:
-        super().__init__(
-            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-            device=device, dtype=dtype,
-        )  # fmt: skip
 
     def step(
         self, x_projection: Tensor, state: State, weight_hh: Tensor, bias_hh: Tensor | None
