@@ -25,6 +25,7 @@ from rnncourse.experiments.gated_tasks import (
     run_long_range_tasks,
     train_until_solved,
 )
+from rnncourse.experiments.task_training import score_held_out, training_batches
 from rnncourse.models.inspect import record_gates
 from rnncourse.plots.gated import (
     forget_bias_table,
@@ -35,7 +36,7 @@ from rnncourse.plots.gated import (
     plot_lstm_step,
     published_table,
 )
-from rnncourse.tasks import AddingTask
+from rnncourse.tasks import AddingTask, CopyTask
 from rnncourse.widgets.gated import lstm_stepper, pick_units
 
 TINY = LongRangeSettings(
@@ -129,6 +130,35 @@ def test_training_stops_once_solved() -> None:
     assert solved and not diverged
     assert steps[-1] < 200 and losses[-1] < 0.99 * task.baseline_loss()
     assert all(losses[i] >= 0.99 * task.baseline_loss() for i in range(len(losses) - 1))
+
+
+def test_training_batches_are_one_seeded_stream() -> None:
+    task = CopyTask(3, num_symbols=4, copy_length=2)
+    first, again = training_batches(task, 5, seed=7), training_batches(task, 5, seed=7)
+    batches = [first(step) for step in range(3)]
+    for inputs, targets in batches:
+        assert inputs.shape == (5, task.seq_len, task.input_size) and inputs.device.type == "cpu"
+        assert targets.shape == (5, task.seq_len)
+    assert not torch.equal(batches[0][0], batches[1][0]), "a fresh batch at every step"
+    for (inputs, targets), (same_inputs, same_targets) in zip(
+            batches, (again(step) for step in range(3)), strict=True):
+        assert torch.equal(inputs, same_inputs) and torch.equal(targets, same_targets)
+
+
+def test_held_out_score_of_copy_and_adding() -> None:
+    copy = CopyTask(3, num_symbols=4, copy_length=2)
+    model = build_task_model("gru", copy, 6, device="cpu", seed=0)
+    inputs, targets = copy.sample(32, seed=1)
+    score = score_held_out(model, copy, inputs, targets)
+    with torch.no_grad():
+        assert score.loss == pytest.approx(copy.loss(model(inputs), targets).item())
+    assert len(score.position_accuracy) == 2
+    assert score.accuracy == pytest.approx(sum(score.position_accuracy) / 2, abs=1e-6)
+    adding = AddingTask(5)
+    model = build_task_model("rnn_tanh", adding, 6, device="cpu", seed=0)
+    score = score_held_out(model, adding, *adding.sample(16, seed=1))
+    assert score.accuracy is None and score.position_accuracy is None
+    assert not model.training, "scored in eval mode"
 
 
 def test_settings_are_checked() -> None:

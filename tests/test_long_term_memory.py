@@ -167,12 +167,23 @@ def test_gradient_figure_has_a_log_axis_and_every_curve(small_result) -> None:
 
 
 def test_moving_average() -> None:
-    from rnncourse.plots.long_term_memory import moving_average
+    from rnncourse.plots import moving_average
 
     smoothed = moving_average([1.0, 3.0, 5.0, 7.0], window=2)
     assert smoothed.tolist() == [1.0, 2.0, 4.0, 6.0]
+    assert moving_average([2.0, 4.0, 9.0], window=10).tolist() == [2.0, 3.0, 5.0]
+    assert moving_average([], window=3).numel() == 0
     with pytest.raises(ValueError, match="window"):
         moving_average([1.0], window=0)
+
+
+def test_markdown_table() -> None:
+    from rnncourse.plots import markdown_table
+
+    table = markdown_table(["T", "model"], [["50", "LSTM"], ["100", "tanh RNN"]])
+    assert table.splitlines() == [
+        "| T | model |", "|---|---|", "| 50 | LSTM |", "| 100 | tanh RNN |"]
+    assert markdown_table(["a"], []) == "| a |\n|---|"
 
 
 def test_widget_draws_its_first_state_and_redraws() -> None:

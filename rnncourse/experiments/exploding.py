@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import torch
 
 from rnncourse.diagnostics import spectral_radius as spectral_radius_of
+from rnncourse.experiments.task_training import build_task_model, training_batches
 from rnncourse.models import RecurrentModel, initialize_recurrent_weights
 from rnncourse.runtime import resolve_device
 from rnncourse.tasks import AddingTask
@@ -116,16 +117,10 @@ def train_adding_rnn(
         raise ValueError(f"weight_decay must be non-negative, got {weight_decay!r}")
     device = resolve_device(device)
     task = AddingTask(seq_len)
-    model = RecurrentModel(
-        cell, input_size=task.input_size, hidden_size=hidden_size, output_size=task.output_size,
-        backend="torch", device=device, seed=seed,
-    )  # fmt: skip
+    model = build_task_model(cell, task, hidden_size, forget_gate_bias=None, device=device,
+                             seed=seed)
     initialize_recurrent_weights(model, init, spectral_radius=spectral_radius, seed=seed)
     optimizer_object = OPTIMIZERS[optimizer](model.parameters(), lr=lr, weight_decay=weight_decay)
-    generator = torch.Generator().manual_seed(seed + 1)
-
-    def next_batch(step: int) -> tuple[torch.Tensor, torch.Tensor]:
-        return task.sample(batch_size, generator=generator, device=device)
 
     def recurrent_spectral_radius(trained: RecurrentModel) -> float:
         return spectral_radius_of(trained.rnn.weight_hh_l0)  # ρ(W_hh)
@@ -136,9 +131,9 @@ def train_adding_rnn(
     recorder = _GradientRecorder(model, optimizer_object, record_gradients_every)
     with recorder:
         history = fit(
-            model, next_batch, task.loss, steps=steps, optimizer=optimizer_object, lr=lr,
-            clip_norm=clip_norm, clip_value=clip_value, device=device, progress=False,
-            evaluate=recurrent_spectral_radius if tracking else None,
+            model, training_batches(task, batch_size, seed + 1), task.loss, steps=steps,
+            optimizer=optimizer_object, lr=lr, clip_norm=clip_norm, clip_value=clip_value,
+            device=device, progress=False, evaluate=recurrent_spectral_radius if tracking else None,
             eval_every=track_spectral_radius_every,
         )  # fmt: skip
     settings = {

@@ -83,13 +83,14 @@ def cliff_surface(
 
 def _loss_and_gradient(
     w: torch.Tensor, b: torch.Tensor, steps: int, x0: float, target: float
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """L(w, b) and ‖∇L‖ = sqrt((∂L/∂w)² + (∂L/∂b)²), elementwise, by autograd."""
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """L(w, b), ∂L/∂w and ∂L/∂b, elementwise (each point's loss depends on its own w, b only,
+    so the gradient of the sum gives every point's own gradient), by autograd."""
     w = w.detach().clone().requires_grad_(True)
     b = b.detach().clone().requires_grad_(True)
     loss = one_unit_rnn_loss(w, b, steps, x0, target)
     grad_w, grad_b = torch.autograd.grad(loss.sum(), (w, b))
-    return loss.detach(), torch.hypot(grad_w, grad_b)
+    return loss.detach(), grad_w, grad_b
 
 
 @dataclass
@@ -118,9 +119,10 @@ def cliff_slice(
     near = torch.logspace(-9, math.log10(half_width), points // 4, dtype=torch.float64)
     offsets = torch.cat([even, near, -near]).unique()  # sorted
     biases = wall + offsets
-    loss, gradient_norm = _loss_and_gradient(
+    loss, grad_w, grad_b = _loss_and_gradient(
         torch.full_like(biases, weight), biases, steps, x0, target
     )
+    gradient_norm = torch.hypot(grad_w, grad_b)  # ‖∇L‖ = sqrt((∂L/∂w)² + (∂L/∂b)²)
     return CliffSlice(weight, wall, biases, loss, gradient_norm)
 
 
@@ -185,10 +187,9 @@ def step_at_the_wall(
         raise ValueError(f"clipped_steps must be a positive int, got {clipped_steps!r}")
 
     def loss_and_gradient(point: torch.Tensor) -> tuple[float, torch.Tensor]:
-        point = point.detach().clone().requires_grad_(True)
-        loss = one_unit_rnn_loss(point[0], point[1], steps, x0, target)
-        (gradient,) = torch.autograd.grad(loss, point)
-        return loss.item(), gradient
+        """L and g = ∇L = (∂L/∂w, ∂L/∂b) at `point` = (w, b)."""
+        loss, grad_w, grad_b = _loss_and_gradient(point[0], point[1], steps, x0, target)
+        return loss.item(), torch.stack([grad_w, grad_b])
 
     start = torch.tensor([weight, wall_bias(weight, x0) + offset], dtype=torch.float64)
     loss_start, gradient = loss_and_gradient(start)

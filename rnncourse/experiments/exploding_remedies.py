@@ -21,7 +21,8 @@ from rnncourse.data.digits import load_digit_sequences
 from rnncourse.diagnostics import decay_rate_per_step, hidden_state_gradient_norms
 from rnncourse.diagnostics import spectral_radius as spectral_radius_of
 from rnncourse.experiments.exploding import TrainingRun, train_adding_rnn
-from rnncourse.models import RecurrentModel, initialize_recurrent_weights, normalized_lstm_model
+from rnncourse.experiments.task_training import build_task_model
+from rnncourse.models import initialize_recurrent_weights, normalized_lstm_model
 from rnncourse.runtime import resolve_device
 from rnncourse.tasks import AddingTask
 from rnncourse.training import History, fit
@@ -178,10 +179,8 @@ def run_initialization_comparison(
     results = {}
     for label, (cell, scheme) in initializations.items():
         # The from-scratch core records every h_t; torch's fused one trains faster.
-        model = RecurrentModel(
-            cell, input_size=task.input_size, hidden_size=hidden_size,
-            output_size=task.output_size, device=device, seed=seed,
-        )  # fmt: skip
+        model = build_task_model(cell, task, hidden_size, forget_gate_bias=None,
+                                 backend="rnncourse", device=device, seed=seed)
         initialize_recurrent_weights(model, scheme, seed=seed)
         norms = hidden_state_gradient_norms(model, inputs, targets, task.loss).hidden
         positive = norms[norms > 0]

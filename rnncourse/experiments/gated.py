@@ -21,12 +21,8 @@ from rnncourse.diagnostics import (
     decay_rate_per_step,
     hidden_state_gradient_norms,
 )
-from rnncourse.experiments.gated_tasks import (
-    CELLS,
-    LongRangeResult,
-    build_task_model,
-    make_task,
-)
+from rnncourse.experiments.gated_tasks import CELLS, LongRangeResult, make_task
+from rnncourse.experiments.task_training import build_task_model
 from rnncourse.models.inspect import GateTrace, record_gates, recurrent_parameter_count
 from rnncourse.runtime import resolve_device
 from rnncourse.tasks import AddingTask

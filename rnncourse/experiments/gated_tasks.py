@@ -18,7 +18,12 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
-from rnncourse.models import RecurrentModel, set_forget_gate_bias
+from rnncourse.experiments.task_training import (
+    build_task_model,
+    score_held_out,
+    training_batches,
+)
+from rnncourse.models import RecurrentModel
 from rnncourse.models.inspect import hidden_size_for_budget, recurrent_parameter_count
 from rnncourse.runtime import resolve_device
 from rnncourse.tasks import AddingTask, CopyTask
@@ -168,27 +173,6 @@ def make_task(task: str, length: int) -> AddingTask | CopyTask:
     raise ValueError(f"task must be one of {TASKS}, got {task!r}")
 
 
-def build_task_model(
-    cell: str,
-    task: AddingTask | CopyTask,
-    hidden_size: int,
-    *,
-    forget_gate_bias: float | None = 1.0,
-    backend: str = "torch",
-    device: str | torch.device | None = None,
-    seed: int | None = None,
-) -> RecurrentModel:
-    """A `RecurrentModel` shaped for `task`; an LSTM starts with its forget-gate bias set."""
-    model = RecurrentModel(
-        cell, input_size=task.input_size, hidden_size=hidden_size,
-        output_size=task.output_size, readout=task.readout, backend=backend, device=device,
-        seed=seed,
-    )  # fmt: skip
-    if cell == "lstm" and forget_gate_bias is not None:
-        set_forget_gate_bias(model, forget_gate_bias)
-    return model
-
-
 def _cpu_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {name: value.detach().cpu().clone() for name, value in model.state_dict().items()}
 
@@ -217,7 +201,7 @@ def train_until_solved(
     """
     device = resolve_device(device)
     model.to(device)
-    generator = torch.Generator().manual_seed(seed)
+    next_batch = training_batches(task, settings.batch_size, seed)  # one stream for all chunks
     held_out = held_out_batch(task, settings, device, seed)
 
     def evaluate(trained: torch.nn.Module) -> float:
@@ -230,9 +214,8 @@ def train_until_solved(
     while steps_done < max_steps and not solved:
         chunk = min(settings.eval_every, max_steps - steps_done)
         history = fit(
-            model, lambda step: task.sample(settings.batch_size, generator=generator), task.loss,
-            steps=chunk, optimizer=optimizer, clip_norm=settings.clip_norm, device=device,
-            progress=False, evaluate=evaluate,
+            model, next_batch, task.loss, steps=chunk, optimizer=optimizer,
+            clip_norm=settings.clip_norm, device=device, progress=False, evaluate=evaluate,
         )  # fmt: skip
         steps_done += len(history.step)
         if history.diverged:
@@ -276,19 +259,14 @@ def run_long_range_tasks(
             eval_steps, eval_losses, solved, diverged = train_until_solved(
                 model, task, settings, max_steps, device=device, seed=seed
             )
-            accuracy = None
-            if isinstance(task, CopyTask):
-                inputs, targets = held_out_batch(task, settings, device, seed)
-                model.eval()
-                with torch.no_grad():
-                    accuracy = task.accuracy(model(inputs), targets)
+            score = score_held_out(model, task, *held_out_batch(task, settings, device, seed))
             runs.append(TaskRun(
                 task=task_name, length=length, cell=cell, hidden_size=hidden_size,
                 parameters=model.num_parameters(), baseline=task.baseline_loss(),
                 final_loss=eval_losses[-1] if eval_losses else float("nan"),
                 steps=eval_steps[-1] if eval_steps else 0, solved=solved, diverged=diverged,
-                seconds=time.perf_counter() - start, accuracy=accuracy, eval_step=eval_steps,
-                eval_loss=eval_losses,
+                seconds=time.perf_counter() - start, accuracy=score.accuracy,
+                eval_step=eval_steps, eval_loss=eval_losses,
                 initial_state=initial_state, trained_state=_cpu_state(model),
             ))  # fmt: skip
     return LongRangeResult(settings=settings, runs=runs)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from rnncourse.arguments import check_int
 from rnncourse.diagnostics import (
     decay_rate_per_step,
     hidden_state_gradient_norms,
@@ -116,14 +117,6 @@ class GradientDecayResult:
     seed: int
 
 
-def _check_positive_int(name: str, value: object, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value}")
-    return value
-
-
 def _check_init(init: object) -> RecurrentInit:
     if not isinstance(init, RecurrentInit):
         raise TypeError(f"init must be a RecurrentInit, got {type(init).__name__}")
@@ -166,10 +159,10 @@ def measure_gradient_decay(
     they are computed (the diagnostics report norms in float32).
     """
     init = _check_init(init)
-    _check_positive_int("seq_len", seq_len, 2)
-    _check_positive_int("hidden_size", hidden_size)
-    _check_positive_int("input_size", input_size)
-    _check_positive_int("batch_size", batch_size)
+    check_int("seq_len", seq_len, 2)
+    check_int("hidden_size", hidden_size, 1)
+    check_int("input_size", input_size, 1)
+    check_int("batch_size", batch_size, 1)
     if nonlinearity not in RNN_NONLINEARITIES:
         raise ValueError(
             f"nonlinearity must be one of {', '.join(map(repr, RNN_NONLINEARITIES))}, "
@@ -226,17 +219,10 @@ def run_gradient_decay(
     inits = [_check_init(init) for init in inits]
     if not inits:
         raise ValueError("inits must name at least one RecurrentInit")
-    curves = [
-        measure_gradient_decay(
-            init, seq_len=seq_len, hidden_size=hidden_size, input_size=input_size,
-            batch_size=batch_size, nonlinearity=nonlinearity, seed=seed, device=device,
-        )  # fmt: skip
-        for init in inits
-    ]
-    return GradientDecayResult(
-        curves=curves, seq_len=seq_len, hidden_size=hidden_size, batch_size=batch_size,
-        input_size=input_size, nonlinearity=nonlinearity, seed=seed,
-    )  # fmt: skip
+    setting = {"seq_len": seq_len, "hidden_size": hidden_size, "input_size": input_size,
+               "batch_size": batch_size, "nonlinearity": nonlinearity, "seed": seed}
+    curves = [measure_gradient_decay(init, **setting, device=device) for init in inits]
+    return GradientDecayResult(curves=curves, **setting)
 
 
 # ----------------------------------------------------------------------------------------------

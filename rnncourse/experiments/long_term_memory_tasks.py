@@ -23,9 +23,13 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
-from rnncourse.models import RecurrentModel, set_forget_gate_bias
+from rnncourse.experiments.task_training import (
+    build_task_model,
+    score_held_out,
+    training_batches,
+)
 from rnncourse.models.recurrent_model import CELLS
-from rnncourse.runtime import resolve_device, seeded_generator
+from rnncourse.runtime import resolve_device
 from rnncourse.tasks import AddingTask, CopyTask
 from rnncourse.training import OPTIMIZERS, fit
 
@@ -167,18 +171,11 @@ def train_on_task(
     if not isinstance(settings, TrainingSettings):
         raise TypeError(f"settings must be TrainingSettings, got {type(settings).__name__}")
     device = resolve_device(device)
-    model = RecurrentModel(
-        cell, input_size=task.input_size, hidden_size=settings.hidden_size,
-        output_size=task.output_size, readout=task.readout, backend="torch", seed=seed,
-        device=device,
-    )  # fmt: skip
-    if cell == "lstm" and settings.forget_gate_bias is not None:
-        set_forget_gate_bias(model, settings.forget_gate_bias)
-
-    generator = seeded_generator(seed + 1, torch.device("cpu"))  # same batches on every device
+    model = build_task_model(cell, task, settings.hidden_size,
+                             forget_gate_bias=settings.forget_gate_bias, device=device, seed=seed)
     history = fit(
         model,
-        lambda step: task.sample(settings.batch_size, generator=generator),
+        training_batches(task, settings.batch_size, seed + 1),  # same batches on every device
         task.loss,
         steps=settings.steps,
         optimizer=settings.optimizer,
@@ -191,28 +188,19 @@ def train_on_task(
 
     start = time.perf_counter()
     inputs, targets = task.sample(settings.test_size, seed=seed + TEST_SEED_OFFSET, device=device)
-    model.eval()
-    with torch.no_grad():
-        predictions = model(inputs)
-        test_loss = task.loss(predictions, targets).item()
-        accuracy = position_accuracy = None
-        if isinstance(task, CopyTask):
-            accuracy = task.accuracy(predictions, targets)
-            copied = slice(-task.copy_length, None)
-            right = predictions[:, copied].argmax(dim=-1) == targets[:, copied]  # (B, L)
-            position_accuracy = right.float().mean(dim=0).tolist()
+    score = score_held_out(model, task, inputs, targets)
     return TaskRun(
         task="copy" if isinstance(task, CopyTask) else "adding",
         cell=cell,
         length=task.delay if isinstance(task, CopyTask) else task.seq_len,
         hidden_size=settings.hidden_size,
-        test_loss=test_loss,
+        test_loss=score.loss,
         baseline_loss=task.baseline_loss(),
         train_loss=history.loss,
         seconds=history.seconds + time.perf_counter() - start,
         diverged=history.diverged,
-        accuracy=accuracy,
-        position_accuracy=position_accuracy,
+        accuracy=score.accuracy,
+        position_accuracy=score.position_accuracy,
     )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import torch
 
-from rnncourse.plots import LINESTYLES, PALETTE, new_figure, series_styles
+from rnncourse.plots import LINESTYLES, PALETTE, moving_average, new_figure, series_styles
 
 __all__ = [
     "plot_bits_per_character",
@@ -15,17 +15,6 @@ __all__ = [
     "plot_language_training",
     "plot_next_character",
 ]
-
-
-def _smooth(values: Sequence[float], window: int) -> np.ndarray:
-    """Trailing moving average (the first points average what there is)."""
-    values = np.asarray(values, dtype=float)
-    if window <= 1 or len(values) == 0:
-        return values
-    cumulative = np.cumsum(np.r_[0.0, values])
-    counts = np.minimum(np.arange(1, len(values) + 1), window)
-    return (cumulative[1:] - cumulative[np.maximum(np.arange(1, len(values) + 1) - window, 0)]
-            ) / counts
 
 
 def plot_language_training(runs: Mapping[str, object],
@@ -42,8 +31,8 @@ def plot_language_training(runs: Mapping[str, object],
     for (label, run), style in zip(runs.items(), series_styles(), strict=False):
         steps = np.asarray(run.history.step) + 1
         train_bpc = np.asarray(run.history.loss) / np.log(2.0)
-        left.plot(steps, _smooth(train_bpc, smooth), color=style["color"], alpha=0.45,
-                  linewidth=1.0, label=f"{label} (training)")
+        left.plot(steps, moving_average(train_bpc, smooth).numpy(), color=style["color"],
+                  alpha=0.45, linewidth=1.0, label=f"{label} (training)")
         left.plot(np.asarray(run.history.eval_step) + 1, run.valid_bpc, marker="o",
                   markersize=3.5, label=f"{label} (validation)", **style)
     left.set(xlabel="optimiser step", ylabel="bits per character",

@@ -11,7 +11,7 @@ from rnncourse.data.text import corpus_info
 from rnncourse.experiments.curriculum import LengthCurriculumResult, StrategyResult
 from rnncourse.experiments.transfer import FINE_TUNED, SCRATCH, TextTransferResult
 from rnncourse.experiments.transfer_series import SeriesTransferResult
-from rnncourse.plots import OKABE_ITO, PALETTE, new_figure
+from rnncourse.plots import OKABE_ITO, PALETTE, markdown_table, new_figure
 
 __all__ = [
     "fine_tuning_table",
@@ -38,12 +38,6 @@ METHOD_COLOURS = {SCRATCH: OKABE_ITO["vermillion"], FINE_TUNED: OKABE_ITO["blue"
                   "pretrained, not fine-tuned": OKABE_ITO["sky blue"],
                   "naive": OKABE_ITO["black"], "seasonal naive": OKABE_ITO["orange"]}
 REFERENCE_LINE = {"color": OKABE_ITO["black"], "linestyle": ":", "linewidth": 1.2}
-
-
-def markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    """A Markdown table (for `IPython.display.Markdown`)."""
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
 
 
 # ----------------------------------------------------------------------------------------------

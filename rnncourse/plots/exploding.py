@@ -16,8 +16,14 @@ from rnncourse.experiments.exploding_remedies import (
     InitializationRun,
     NormalizationRun,
 )
-from rnncourse.plots import OKABE_ITO, PALETTE, new_figure, series_styles
-from rnncourse.plots.long_term_memory import moving_average
+from rnncourse.plots import (
+    OKABE_ITO,
+    PALETTE,
+    markdown_table,
+    moving_average,
+    new_figure,
+    series_styles,
+)
 
 __all__ = [
     "divergence_table",
@@ -38,11 +44,6 @@ BASELINE_STYLE = {"color": "0.35", "linestyle": ":", "linewidth": 1.5}
 THRESHOLD_STYLE = {"color": OKABE_ITO["black"], "linestyle": "--", "linewidth": 1.0}
 NORMALIZATION_NAMES = {"none": "LSTM", "layer": "LN-LSTM", "batch": "BN-LSTM"}
 ORDER_NAMES = {"rows": "rows", "pixels": "pixel by pixel", "permuted": "permuted pixels"}
-
-
-def _markdown(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
 
 
 def _positive(values: Sequence[float]) -> np.ndarray:
@@ -115,6 +116,20 @@ def plot_cliff(surface: CliffSurface, slice_: CliffSlice, step: CliffStep) -> pl
 # Divergence and clipping
 
 
+def _finish_norm_and_loss_axes(
+    norm_axis: plt.Axes, loss_axis: plt.Axes, threshold: float | None, baseline: float | None,
+    baseline_label: str = "baseline 1/6",
+) -> None:
+    """Reference lines and labels of a gradient-norm panel and a training-loss panel against
+    the step: the clipping threshold (if any) and the MSE 1/6 of predicting 1 (if given)."""
+    if threshold is not None:
+        norm_axis.axhline(threshold, label=f"clipping threshold {threshold:g}", **THRESHOLD_STYLE)
+    if baseline is not None:
+        loss_axis.axhline(baseline, label=baseline_label, **BASELINE_STYLE)
+    norm_axis.set(xlabel="step", ylabel=r"$\Vert g\Vert$ before clipping (log)")
+    loss_axis.set(xlabel="step", ylabel="training MSE (log)")
+
+
 def _plot_losses_and_norms(
     runs: Sequence[TrainingRun], axes: Sequence[plt.Axes], window: int, threshold: float | None
 ) -> None:
@@ -131,13 +146,9 @@ def _plot_losses_and_norms(
                 if finite.size:
                     axis.plot(steps[finite[-1]], series[finite[-1]], marker="x", markersize=9,
                               color=style["color"], linestyle="none")
-    if runs:
-        loss_axis.axhline(runs[0].baseline_loss, label="baseline 1/6 (predict 1)",
-                          **BASELINE_STYLE)
-    if threshold is not None:
-        norm_axis.axhline(threshold, label=f"clipping threshold {threshold:g}", **THRESHOLD_STYLE)
-    loss_axis.set(xlabel="step", ylabel="training MSE (log)")
-    norm_axis.set(xlabel="step", ylabel=r"$\Vert g\Vert$ before clipping (log)")
+    baseline = runs[0].baseline_loss if runs else None
+    _finish_norm_and_loss_axes(norm_axis, loss_axis, threshold, baseline,
+                               "baseline 1/6 (predict 1)")
 
 
 def plot_divergence(runs: Mapping[str, TrainingRun], window: int = 25,
@@ -176,8 +187,8 @@ def divergence_table(runs: Mapping[str, TrainingRun]) -> str:
         finite = [g for g in run.history.grad_norm if math.isfinite(g)]
         final = "diverged (inf/NaN)" if run.diverged else f"{run.final_loss():.4g}"
         rows.append([run.label, f"{len(run.history.step)}", f"{max(finite):.3g}", final])
-    return _markdown(["run", "steps run", "largest finite ‖g‖", "final MSE (last 100 steps)"],
-                     rows)
+    header = ["run", "steps run", "largest finite ‖g‖", "final MSE (last 100 steps)"]
+    return markdown_table(header, rows)
 
 
 def explosion_anatomy_table(run: TrainingRun, steps: int = 12) -> str:
@@ -189,7 +200,7 @@ def explosion_anatomy_table(run: TrainingRun, steps: int = 12) -> str:
                      f"{run.gradients[index].norm():.3g}",
                      f"{run.gradient_share(index, 'weight_hh'):.2f}",
                      f"{run.gradient_share(index, 'head.'):.2f}"])
-    return _markdown(["step", "loss", "‖g‖", "share in W_hh", "share in the readout"], rows)
+    return markdown_table(["step", "loss", "‖g‖", "share in W_hh", "share in the readout"], rows)
 
 
 def plot_clipping_directions(directions: ClippingDirections) -> plt.Figure:
@@ -257,11 +268,22 @@ def normalization_table(results: Mapping[tuple[str, str], NormalizationRun]) -> 
         ])  # fmt: skip
     header = ["task", "model", "final training loss", "test accuracy (%)", "largest ‖g‖",
               "MNIST, same reading, Cooijmans et al. (%)"]
-    return _markdown(header, rows)
+    return markdown_table(header, rows)
 
 
 # --------------------------------------------------------------------------------------------
 # Weight decay and initialisation
+
+
+def _finish_three_panels(axes: Sequence[plt.Axes], threshold: float | None, baseline: float,
+                         norm_title: str) -> None:
+    """Panels 2 and 3 of a row (gradient norm, training loss) labelled and titled; legends in
+    panel 1 and in panel 3, where the baseline is (panel 2 holds the same runs)."""
+    _finish_norm_and_loss_axes(axes[1], axes[2], threshold, baseline)
+    axes[1].set_title(norm_title)
+    axes[2].set_title("loss")
+    axes[0].legend(fontsize=8)
+    axes[2].legend(fontsize=8)
 
 
 def plot_weight_decay(runs: Mapping[float, TrainingRun], window: int = 50) -> plt.Figure:
@@ -274,14 +296,9 @@ def plot_weight_decay(runs: Mapping[float, TrainingRun], window: int = 50) -> pl
         axes[2].semilogy(run.history.step, _smoothed(run.history.loss, window), label=run.label,
                          **style)
     axes[0].axhline(1.0, **THRESHOLD_STYLE)
-    first = next(iter(runs.values()))
-    axes[2].axhline(first.baseline_loss, label="baseline 1/6", **BASELINE_STYLE)
     axes[0].set(xlabel="step", ylabel=r"spectral radius $\rho(W_{hh})$", title="ρ(W_hh)")
-    axes[1].set(xlabel="step", ylabel=r"$\Vert g\Vert$ before clipping (log)",
-                title="gradient norm")
-    axes[2].set(xlabel="step", ylabel="training MSE (log)", title="loss")
-    axes[0].legend(fontsize=8)
-    axes[2].legend(fontsize=8)
+    first = next(iter(runs.values()))
+    _finish_three_panels(axes, None, first.baseline_loss, "gradient norm")
     return figure
 
 
@@ -294,7 +311,7 @@ def weight_decay_table(runs: Mapping[float, TrainingRun]) -> str:
                      f"{sum(last) / len(last):.2f}", f"{run.final_loss():.4f}"])
     header = ["weight decay λ", "ρ(W_hh) at start", "ρ(W_hh) at end",
               "mean ‖g‖, last 100 steps", "final MSE (baseline 0.1667)"]
-    return _markdown(header, rows)
+    return markdown_table(header, rows)
 
 
 def plot_initialization(results: Mapping[str, InitializationRun], window: int = 50
@@ -310,18 +327,11 @@ def plot_initialization(results: Mapping[str, InitializationRun], window: int = 
                          alpha=0.8, **style)
         axes[2].semilogy(history.step, _smoothed(history.loss, window), label=result.label,
                          **style)
-    first = next(iter(results.values()))
-    clip = first.run.settings["clip_norm"]
-    if clip is not None:
-        axes[1].axhline(clip, label=f"clipping threshold {clip:g}", **THRESHOLD_STYLE)
-    axes[2].axhline(first.run.baseline_loss, label="baseline 1/6", **BASELINE_STYLE)
     axes[0].set(xlabel="time step t", ylabel=r"$\Vert\partial L/\partial h_t\Vert$ (log)",
                 title="gradient through time, at init")
-    axes[1].set(xlabel="step", ylabel=r"$\Vert g\Vert$ before clipping (log)",
-                title="gradient norm, training")
-    axes[2].set(xlabel="step", ylabel="training MSE (log)", title="loss")
-    axes[0].legend(fontsize=8)
-    axes[2].legend(fontsize=8)
+    first = next(iter(results.values()))
+    _finish_three_panels(axes, first.run.settings["clip_norm"], first.run.baseline_loss,
+                         "gradient norm, training")
     return figure
 
 
@@ -336,7 +346,7 @@ def initialization_table(results: Mapping[str, InitializationRun]) -> str:
                      f"{result.run.final_loss():.4f}"])
     header = ["recurrent weights", "ρ(W_hh)", "‖∂L/∂h_1‖ / ‖∂L/∂h_T‖", "factor per step back",
               "largest ‖g‖ in training", "final MSE (baseline 0.1667)"]
-    return _markdown(header, rows)
+    return markdown_table(header, rows)
 
 
 # --------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from rnncourse.experiments.gated_tasks import (
     LongRangeResult,
 )
 from rnncourse.models.inspect import GateTrace
-from rnncourse.plots import OKABE_ITO, PALETTE, new_figure
+from rnncourse.plots import OKABE_ITO, PALETTE, markdown_table, new_figure
 
 __all__ = [
     "CELL_COLOURS",
@@ -42,18 +42,12 @@ MARKER_STYLE = {"color": OKABE_ITO["vermillion"], "linestyle": ":", "linewidth":
 # Tables (Markdown, for IPython.display.Markdown)
 
 
-def _markdown(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def parameter_count_table(counts: dict[str, dict[str, int]]) -> str:
     """`parameter_counts(...)` as a table: cell, formula, torch.nn, whether they agree."""
     rows = [[CELL_LABELS[cell], f"{c['formula']:,}", f"{c['torch.nn']:,}",
              "yes" if c["formula"] == c["torch.nn"] else "**no**"]
             for cell, c in counts.items()]  # fmt: skip
-    return _markdown(["cell", "G (HI + HH + 2H)", "torch.nn", "equal"], rows)
+    return markdown_table(["cell", "G (HI + HH + 2H)", "torch.nn", "equal"], rows)
 
 
 def forget_bias_table(result: ForgetBiasDecay) -> str:
@@ -65,7 +59,7 @@ def forget_bias_table(result: ForgetBiasDecay) -> str:
                 result.decay_per_step, result.share_left, strict=True)]  # fmt: skip
     header = ["forget bias b", "σ(b)", "mean f_t (measured)", "‖∂L/∂c_t‖ factor per step back",
               f"share of ‖∂L/∂c_T‖ left {lags} steps back"]  # fmt: skip
-    return _markdown(header, rows)
+    return markdown_table(header, rows)
 
 
 def long_range_table(result: LongRangeResult) -> str:
@@ -91,14 +85,14 @@ def long_range_table(result: LongRangeResult) -> str:
                 losses.append(f"{text} ({run.steps} steps)")
             sizes = " / ".join(f"{run.parameters:,}" for run in runs)
             rows.append([task, str(length), f"{runs[0].baseline:.3f}", *losses, sizes])
-    return _markdown(header, rows)
+    return markdown_table(header, rows)
 
 
 def published_table() -> str:
     """The published results this chapter's comparison is held against."""
     rows = [[entry["task"], entry["T"], entry["result"], entry["source"]]
             for entry in PUBLISHED_RESULTS]  # fmt: skip
-    return _markdown(["task", "T", "published result", "source"], rows)
+    return markdown_table(["task", "T", "published result", "source"], rows)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from matplotlib.ticker import NullLocator
 
 from rnncourse.experiments.long_term_memory import GradientDecayCurve, GradientDecayResult
 from rnncourse.experiments.long_term_memory_tasks import AddingResult, CopyCapacityResult
-from rnncourse.plots import PALETTE, new_figure, series_styles
+from rnncourse.plots import PALETTE, markdown_table, moving_average, new_figure, series_styles
 
 __all__ = [
     "CELL_NAMES",
@@ -19,7 +19,6 @@ __all__ = [
     "copy_delay_table",
     "copy_size_table",
     "gradient_decay_table",
-    "moving_average",
     "plot_adding_problem",
     "plot_copy_capacity",
     "plot_gradient_curve",
@@ -28,19 +27,6 @@ __all__ = [
 
 CELL_NAMES = {"rnn_tanh": "tanh RNN", "rnn_relu": "ReLU RNN", "lstm": "LSTM", "gru": "GRU"}
 BASELINE_STYLE = {"color": "0.35", "linestyle": ":", "linewidth": 1.5}
-
-
-def moving_average(values: list[float] | torch.Tensor, window: int) -> torch.Tensor:
-    """Mean of each run of `window` consecutive values (shorter at the start): a smoothed loss."""
-    series = torch.as_tensor(values, dtype=torch.float64).flatten()
-    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
-        raise ValueError(f"window must be a positive int, got {window!r}")
-    if series.numel() == 0:
-        return series
-    cumulative = torch.cat([series.new_zeros(1), series.cumsum(0)])
-    ends = torch.arange(1, series.numel() + 1)
-    starts = (ends - window).clamp_min(0)
-    return (cumulative[ends] - cumulative[starts]) / (ends - starts)
 
 
 def _finite(values: torch.Tensor) -> torch.Tensor:
@@ -174,11 +160,6 @@ PUBLISHED_ADDING = {
 }
 
 
-def _markdown(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
-
-
 def gradient_decay_table(result: GradientDecayResult) -> str:
     """Per initialisation: ρ(W), σ_max(W), the bound's rate γ σ_max beside the measured rate,
     and how much of the end gradient is left at the largest lag."""
@@ -190,7 +171,7 @@ def gradient_decay_table(result: GradientDecayResult) -> str:
             for curve in result.curves]  # fmt: skip
     header = ["W_hh", "ρ(W)", "σ_max(W)", "bound γ·σ_max", "measured rate", "under the bound",
               f"‖∂L/∂h‖ at lag {last}"]  # fmt: skip
-    return _markdown(header, rows)
+    return markdown_table(header, rows)
 
 
 def adding_table(result: AddingResult) -> str:
@@ -202,7 +183,7 @@ def adding_table(result: AddingResult) -> str:
             for run in result.runs]  # fmt: skip
     header = ["T", "model", "test MSE", "MSE / (1/6)", "far below the baseline (< ½)",
               "Arjovsky et al. 2016 (hidden 128, RMSProp 1e-3)"]  # fmt: skip
-    return _markdown(header, rows)
+    return markdown_table(header, rows)
 
 
 def copy_delay_table(result: CopyCapacityResult) -> str:
@@ -212,7 +193,7 @@ def copy_delay_table(result: CopyCapacityResult) -> str:
             for run in result.by_delay]  # fmt: skip
     header = ["delay T", "test loss", "memoryless L·ln K/(T+2L)", "loss / memoryless",
               f"recall (chance {result.chance_accuracy:.3f})"]  # fmt: skip
-    return _markdown(header, rows)
+    return markdown_table(header, rows)
 
 
 def copy_size_table(result: CopyCapacityResult) -> str:
@@ -222,4 +203,4 @@ def copy_size_table(result: CopyCapacityResult) -> str:
              *(f"{value:.2f}" for value in run.position_accuracy or []),
              f"{run.loss_over_baseline:.2f}"]
             for run in result.by_hidden_size]  # fmt: skip
-    return _markdown(["hidden units", "recall", *positions, "loss / memoryless"], rows)
+    return markdown_table(["hidden units", "recall", *positions, "loss / memoryless"], rows)
