@@ -31,7 +31,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from rnncourse.arguments import check_int
+from rnncourse.checks import check_int
 from rnncourse.runtime import seeded_generator
 
 __all__ = [

@@ -5,7 +5,7 @@ at the end, so solving them means carrying a memory across `T` steps. Each comes
 of the best strategy that remembers nothing, the baseline a model must beat before it can be
 said to have learned anything long-range.
 
-Random draws (`rnncourse.arguments.draw_setup`). With `seed`, data are drawn on the CPU from a
+Random draws (`rnncourse.runtime.draw_setup`). With `seed`, data are drawn on the CPU from a
 generator seeded with it and then moved to `device`, so one seed gives the same data on every
 device. With a `generator`, they are drawn on the generator's device. With neither, torch's
 global random state is used, so `torch.manual_seed` (and `fit(seed=...)`) makes them
@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from rnncourse.arguments import check_int, draw_setup
+from rnncourse.checks import check_int
+from rnncourse.runtime import draw_setup
 
 __all__ = [
     "AddingTask",

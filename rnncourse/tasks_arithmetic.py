@@ -23,7 +23,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from rnncourse.arguments import check_int, draw_setup
+from rnncourse.checks import check_int
+from rnncourse.runtime import draw_setup
 
 __all__ = [
     "ADDITION_SYMBOLS",

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from rnncourse.arguments import check_int
+from rnncourse.checks import check_int
 from rnncourse.diagnostics import (
     decay_rate_per_step,
     hidden_state_gradient_norms,

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnncourse.models.checks import (
+from rnncourse.checks import (
     check_bool,
     check_fraction,
     check_positive_int,

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnncourse.models.checks import (
+from rnncourse.checks import (
     check_bool,
     check_features,
     check_lstm_state,

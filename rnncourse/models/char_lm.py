@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from rnncourse.models.checks import check_choice, check_positive_int
+from rnncourse.checks import check_choice, check_positive_int
 from rnncourse.models.recurrent_model import BACKENDS, CELLS, build_recurrent_core, seeded
 from rnncourse.runtime import resolve_device
 

@@ -27,7 +27,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from rnncourse.models.checks import check_lstm_state, check_shape, check_tensor_like
+from rnncourse.checks import check_lstm_state, check_shape, check_tensor_like
 from rnncourse.models.sequence import LSTM, RecordedStates
 
 __all__ = ["FusedLSTM", "FusedLSTMFunction", "fused_lstm"]

@@ -21,7 +21,7 @@ import re
 import torch
 from torch import Tensor, nn
 
-from rnncourse.models.checks import check_choice
+from rnncourse.checks import check_choice
 
 __all__ = ["SCHEMES", "initialize_recurrent_weights", "set_forget_gate_bias"]
 

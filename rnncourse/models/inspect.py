@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnncourse.models.checks import check_choice, check_positive_int
+from rnncourse.checks import check_choice, check_positive_int
 from rnncourse.models.sequence import GRU, LSTM, RecurrentSequence
 
 __all__ = [

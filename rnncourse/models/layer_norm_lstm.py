@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnncourse.models.checks import check_bool, check_positive_int, check_positive_number
+from rnncourse.checks import check_bool, check_positive_int, check_positive_number
 from rnncourse.models.normalized_lstm import (
     NormalizedLSTMCell,
     NormalizedLSTMSequence,

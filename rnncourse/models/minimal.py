@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnncourse.models.checks import (
+from rnncourse.checks import (
     check_bool,
     check_choice,
     check_positive_int,

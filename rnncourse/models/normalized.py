@@ -31,8 +31,8 @@ from __future__ import annotations
 
 import torch
 
+from rnncourse.checks import check_choice
 from rnncourse.models.batch_norm_lstm import BatchNormLSTM, BatchNormLSTMCell, RecurrentBatchNorm
-from rnncourse.models.checks import check_choice
 from rnncourse.models.layer_norm_lstm import LayerNorm, LayerNormLSTM, LayerNormLSTMCell, layer_norm
 from rnncourse.models.normalized_lstm import normalized_lstm_step
 from rnncourse.models.recurrent_model import RecurrentModel, seeded

@@ -11,8 +11,8 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
+from rnncourse.checks import check_bool, check_lstm_state
 from rnncourse.models.cells import LSTMCell
-from rnncourse.models.checks import check_bool, check_lstm_state
 from rnncourse.models.sequence import SequenceModule
 
 __all__ = ["NormalizedLSTMCell", "NormalizedLSTMSequence", "normalized_lstm_step"]

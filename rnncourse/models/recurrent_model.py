@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import torch
 from torch import Tensor, nn
 
-from rnncourse.models.checks import (
+from rnncourse.checks import (
     check_choice,
     check_features,
     check_positive_int,

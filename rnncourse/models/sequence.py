@@ -23,15 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnncourse.models.cells import (
-    get_nonlinearity,
-    gru_step_projected,
-    lstm_step_projected,
-    register_gate_weights,
-    reset_uniform,
-    rnn_step_projected,
-)
-from rnncourse.models.checks import (
+from rnncourse.checks import (
     check_bool,
     check_features,
     check_fraction,
@@ -39,6 +31,14 @@ from rnncourse.models.checks import (
     check_positive_int,
     check_shape,
     check_tensor_like,
+)
+from rnncourse.models.cells import (
+    get_nonlinearity,
+    gru_step_projected,
+    lstm_step_projected,
+    register_gate_weights,
+    reset_uniform,
+    rnn_step_projected,
 )
 
 __all__ = ["GRU", "LSTM", "RNN", "RecordedStates", "RecurrentSequence", "SequenceModule"]

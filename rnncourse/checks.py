@@ -1,4 +1,4 @@
-"""Argument checks shared by the modules of `rnncourse.models`.
+"""Argument checks shared by the course's modules (models, tasks, curricula, experiments).
 
 Bad input gets a TypeError (wrong kind of thing) or a ValueError (right kind, wrong value) whose
 message names the argument and says what was expected, before any computation starts.
@@ -16,12 +16,26 @@ __all__ = [
     "check_choice",
     "check_features",
     "check_fraction",
+    "check_int",
     "check_lstm_state",
     "check_positive_int",
     "check_positive_number",
     "check_shape",
     "check_tensor_like",
 ]
+
+
+def check_int(name: str, value: int, minimum: int, why: str = "") -> int:
+    """`value` as an int, or a TypeError / ValueError naming `name` and what was expected.
+
+    `why`, when given, says in the message why `minimum` is the least allowed value.
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < minimum:
+        reason = f" ({why})" if why else ""
+        raise ValueError(f"{name} must be at least {minimum}{reason}, got {value}")
+    return value
 
 
 def check_positive_int(name: str, value: object) -> int:
