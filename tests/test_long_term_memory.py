@@ -17,7 +17,7 @@ from rnncourse.experiments.long_term_memory import (
     DERIVATIVE_BOUNDS,
     GradientDecayResult,
     RecurrentInit,
-    _fit_rate,
+    fit_resolved_decay_rate,
     measure_gradient_decay,
     run_gradient_decay,
 )
@@ -112,15 +112,15 @@ def test_relu_identity_keeps_the_gradient_alive() -> None:
 
 def test_fit_rate_recovers_a_geometric_decay_and_stops_at_lost_values() -> None:
     norms = 0.8 ** torch.arange(30, dtype=torch.float64)
-    rate, used = _fit_rate(norms)
+    rate, used = fit_resolved_decay_rate(norms)
     assert rate == pytest.approx(0.8, rel=1e-9) and used == 30
     lost = norms.clone()
     lost[10:] = 0.0  # underflowed in float32
-    rate, used = _fit_rate(lost)
+    rate, used = fit_resolved_decay_rate(lost)
     assert rate == pytest.approx(0.8, rel=1e-9) and used == 10
     exploded = 2.0 ** torch.arange(5, dtype=torch.float64)
     exploded[3:] = math.inf
-    assert _fit_rate(exploded) == (pytest.approx(2.0), 3)
+    assert fit_resolved_decay_rate(exploded) == (pytest.approx(2.0), 3)
 
 
 def test_bad_arguments_are_named() -> None:

@@ -36,6 +36,7 @@ __all__ = [
     "GradientDecayCurve",
     "GradientDecayResult",
     "RecurrentInit",
+    "fit_resolved_decay_rate",
     "measure_gradient_decay",
     "quotation_spans",
     "run_gradient_decay",
@@ -123,7 +124,7 @@ def _check_init(init: object) -> RecurrentInit:
     return init
 
 
-def _fit_rate(relative_norms: torch.Tensor) -> tuple[float, int]:
+def fit_resolved_decay_rate(relative_norms: torch.Tensor) -> tuple[float, int]:
     """(rate per step, number of lags used), fitted on the leading lags whose norm is resolved.
 
     A gradient that has vanished below float32 resolution carries no rate any more, so the fit
@@ -186,7 +187,7 @@ def measure_gradient_decay(
     relative_norms = norms_by_lag / norms_by_lag[0]
 
     weight_hh = model.rnn.weight_hh_l0
-    measured_rate, fitted_lags = _fit_rate(relative_norms)
+    measured_rate, fitted_lags = fit_resolved_decay_rate(relative_norms)
     return GradientDecayCurve(
         init=init,
         nonlinearity=nonlinearity,
