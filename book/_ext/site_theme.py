@@ -3,9 +3,10 @@
 - Launch buttons. The theme adds Binder, JupyterHub and Colab buttons to every notebook page, and
   for a MyST Markdown notebook (`book/NN-slug.md`) it also offers the executed notebook as an
   `.ipynb` download. Binder and JupyterHub open the `.md` file from the repository as a notebook
-  (Jupytext and the settings in `.binder/` make JupyterLab do so), but Colab opens only `.ipynb` files from GitHub: its button on
-  a Markdown page would lead to an error, so it is removed there. Readers of those pages download
-  the `.ipynb` (the download button) and open it in Colab or Jupyter.
+  (Jupytext and the settings in `.binder/` make JupyterLab do so), but Colab opens only `.ipynb`
+  files from GitHub: its button on a Markdown page would lead to an error, so it is removed
+  there. Readers of those pages download the `.ipynb` (the download button) and open it in Colab
+  or Jupyter.
 - JupyterHub. A class with its own hub gets a JupyterHub button (an nbgitpuller link that clones
   the repository into the reader's hub account) by setting `launch_buttons.jupyterhub_url` in
   `_config.yml`, or the environment variable `RNNCOURSE_JUPYTERHUB_URL` at build time.
