@@ -15,6 +15,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -123,7 +124,8 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
          "--allow-root", "--IdentityProvider.token=", "--ServerApp.password=",
          f"--ServerApp.root_dir={served}",
          "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
-        env=environment, stdout=subprocess.DEVNULL, stderr=(home / "server.log").open("w"))
+        env=environment, stdout=subprocess.DEVNULL, stderr=(home / "server.log").open("w"),
+        start_new_session=True)  # its own process group: the kernels it starts go with it
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + 60
@@ -138,11 +140,13 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 time.sleep(0.5)
         yield url
     finally:
-        server.terminate()  # JupyterLab shuts its kernels down first: give it time
+        # JupyterLab shuts its kernels down before it exits; on a loaded machine a kernel still
+        # starting up can hold that up, so after a while the whole process group is killed.
+        server.terminate()
         try:
-            server.wait(timeout=60)
+            server.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            server.kill()
+            os.killpg(server.pid, signal.SIGKILL)
             server.wait()
 
 
