@@ -217,7 +217,9 @@ def test_notebook_pages_can_be_launched_and_downloaded(site: BuiltSite) -> None:
             continue
         notebooks += 1
         assert "mybinder.org" in launch.get("Binder", ""), f"{page}: launch buttons {launch}"
-        assert source.name in launch["Binder"], f"{page}: Binder opens {launch['Binder']}"
+        # The file from the repository, in JupyterLab: what tests/test_binder.py opens.
+        opens = f"?urlpath=lab/tree/{page}{source.suffix}"
+        assert launch["Binder"].endswith(opens), f"{page}: Binder opens {launch['Binder']}"
         # Colab opens only .ipynb files from GitHub.
         assert ("Colab" in launch) == (source.suffix == ".ipynb"), f"{page}: {launch}"
         if site.label == "fixture":
