@@ -100,13 +100,17 @@ class BuiltSite:
 
 def build_site(source: Path, output: Path, environment: dict[str, str] | None = None
                ) -> tuple[subprocess.CompletedProcess, float]:
-    """Run `jupyter-book build` as make.py does (every warning an error); time it."""
+    """Run `jupyter-book build` as make.py does (every warning an error); time it.
+
+    `source` is a site's folder, or one page of it for a one-page build.
+    """
     jupyter_book = Path(sys.executable).parent / "jupyter-book"
     started = time.perf_counter()
     completed = subprocess.run(
         [jupyter_book, "build", source, "--path-output", output, "--warningiserror",
          "--keep-going"],
-        cwd=source, capture_output=True, text=True, env={**os.environ, **(environment or {})})
+        cwd=source if source.is_dir() else source.parent, capture_output=True, text=True,
+        env={**os.environ, **(environment or {})})
     return completed, time.perf_counter() - started
 
 

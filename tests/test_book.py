@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, BuiltSite, build_site, execution_report
+from conftest import ROOT, BuiltSite, build_site, execution_report, write_fixture_site
 
 # A clean build (every page executed) on a 2-core machine, and a rebuild with nothing changed.
 CLEAN_BUILD_BUDGET_SECONDS = 600
@@ -116,3 +116,27 @@ def test_rebuild_takes_outputs_from_the_cache(site: BuiltSite, tmp_path: Path,
         again = (tmp_path / "_build" / "html" / f"{page}.html").read_text()
         for mark in ("application/vnd.jupyter.widget-state+json", 'class="cell_output'):
             assert (mark in first) == (mark in again), f"{page}: {mark} differs from the cache"
+
+
+ONE_PAGE = """\
+# A chapter on its own
+
+Backpropagation through time {cite}`werbos1990backpropagation`.
+
+```{bibliography}
+:filter: docname in docnames
+```
+"""
+
+
+@pytest.mark.slow
+def test_one_page_builds_with_its_citations(tmp_path: Path) -> None:
+    """An author can build one page alone (`jupyter-book build book/NN.md`): the bibliography,
+    named in _config.yml relative to the repository root, is found from `book/` too."""
+    page = write_fixture_site(tmp_path / "source") / "book" / "one-page.md"
+    page.write_text(ONE_PAGE)
+    completed, _ = build_site(page, tmp_path / "output")
+    log = completed.stdout + completed.stderr
+    assert completed.returncode == 0, log[-4000:]
+    html = (tmp_path / "output" / "_build" / "_page" / "one-page" / "html" / "one-page.html")
+    assert "cite-1-werbos1990backpropagation" in html.read_text(), log[-4000:]
