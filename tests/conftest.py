@@ -5,6 +5,7 @@ and browser tests share."""
 from __future__ import annotations
 
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -21,6 +22,14 @@ ROOT = Path(__file__).resolve().parents[1]
 # nbgrader calls `alembic` by name: the interpreter's bin folder goes first on PATH.
 os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+# Test as a reader's laptop would run: an x86-64 CPU with AVX2 but no AVX-512 and no bfloat16
+# kernels (oneDNN limited to AVX2, torch's own kernels to AVX2). Set before torch is imported, so
+# this process and everything it starts (the book build's kernels, graded notebooks) take that
+# path whatever this machine's CPU is. RNNCOURSE_TEST_NATIVE_CPU=1 runs on the CPU as it is.
+if os.environ.get("RNNCOURSE_TEST_NATIVE_CPU") != "1" and platform.machine() in ("x86_64", "AMD64"):
+    os.environ["ONEDNN_MAX_CPU_ISA"] = "AVX2"
+    os.environ["ATEN_CPU_CAPABILITY"] = "avx2"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

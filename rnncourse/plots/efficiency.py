@@ -12,10 +12,10 @@ from torch import Tensor
 from rnncourse.bench import BenchRow, lstm_flops
 from rnncourse.experiments.efficiency import (
     BatchSizeSweep,
-    MixedPrecisionResult,
     TruncatedBPTTResult,
     VariableLengthResult,
 )
+from rnncourse.experiments.mixed_precision import MixedPrecisionResult
 from rnncourse.plots import PALETTE, new_figure, series_styles
 
 __all__ = [
@@ -190,9 +190,10 @@ def published_speed_table() -> str:
 def mixed_precision_table(result: MixedPrecisionResult) -> str:
     """Markdown: float32 against the low-precision autocast, time and final validation MSE."""
     low = result.dtype
+    lstm = "torch.nn.LSTM" if result.backend == "torch" else "from-scratch LSTM"
     lines = [f"| | float32 | {low} autocast |", "|---|---|---|",
-             f"| LSTM forward + backward | {result.milliseconds['float32']:.0f} ms | "
-             f"{result.milliseconds[low]:.0f} ms |",
+             f"| {lstm}, forward + backward, T = {result.timed_seq_len} | "
+             f"{result.milliseconds['float32']:.0f} ms | {result.milliseconds[low]:.0f} ms |",
              f"| validation MSE after the same training (baseline {result.baseline_mse:.3f}) | "
              f"{result.validation_mse['float32']:.4f} | {result.validation_mse[low]:.4f} |"]
     return "\n".join(lines)
