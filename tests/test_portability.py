@@ -19,7 +19,6 @@ import torch
 from rnncourse.experiments.mixed_precision import (
     MixedPrecisionResult,
     mixed_precision_summary,
-    run_mixed_precision,
 )
 from rnncourse.runtime import (
     LowPrecisionSupport,
@@ -43,7 +42,7 @@ def support(lstm_kernel: bool, matmul_speedup: float, device: str = "cpu") -> Lo
 def result(backend: str, lstm_kernel: bool, matmul_speedup: float,
            milliseconds: tuple[float, float]) -> MixedPrecisionResult:
     return MixedPrecisionResult(
-        "bfloat16", "cpu", backend, support(lstm_kernel, matmul_speedup), 20,
+        "bfloat16", "cpu", backend, support(lstm_kernel, matmul_speedup), 100, 20,
         {"float32": milliseconds[0], "bfloat16": milliseconds[1]}, 3e-3, 5e-3,
         {"float32": 0.0047, "bfloat16": 0.0050})
 
@@ -69,6 +68,7 @@ def test_summary_follows_the_result_whichever_way_it_went() -> None:
     assert "has no bfloat16 kernel" in fallback and "from-scratch LSTM" in fallback
     assert "could not create a primitive descriptor" in fallback
     assert "emulated in software" in fallback and "20 ×" in fallback
+    assert "sequences of 20 steps instead of 100" in fallback
     assert "6.7 × slower" in fallback
     # A kernel that exists but is slower than float32 is reported as slower, not faster.
     slow_kernel = mixed_precision_summary(result("torch", True, 1.1, (100.0, 125.0)))

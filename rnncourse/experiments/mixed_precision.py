@@ -47,7 +47,8 @@ class MixedPrecisionResult:
     device: str
     backend: str  # "torch" (torch.nn.LSTM) or "rnncourse" (the from-scratch LSTM)
     support: LowPrecisionSupport
-    timed_seq_len: int
+    seq_len: int  # the length asked for
+    timed_seq_len: int  # the length timed: shorter where 16-bit arithmetic is emulated
     milliseconds: dict[str, float]
     output_relative_error: float
     gradient_relative_error: float
@@ -129,9 +130,9 @@ def run_mixed_precision(
             scaler.update()
         with torch.no_grad():
             validation_mse[label] = float(F.mse_loss(model(validation[0]), validation[1]))
-    return MixedPrecisionResult(support.dtype, str(device), backend, support, timed_seq_len,
-                                milliseconds, output_error, gradient_error, validation_mse,
-                                timer=resolve_timer(timer, device))
+    return MixedPrecisionResult(support.dtype, str(device), backend, support, seq_len,
+                                timed_seq_len, milliseconds, output_error, gradient_error,
+                                validation_mse, timer=resolve_timer(timer, device))
 
 
 def mixed_precision_summary(result: MixedPrecisionResult) -> str:
@@ -150,10 +151,10 @@ def mixed_precision_summary(result: MixedPrecisionResult) -> str:
                 f"AVX512-BF16 or AMX), so both columns ran the course's from-scratch LSTM, "
                 f"whose matrix products autocast runs in {low}.")
     if support.emulated:
-        arithmetic = (f"This machine has no {low} arithmetic: a {low} matrix product took "
-                      f"{1 / support.matmul_speedup:.0f} × float32's time, because it is emulated "
-                      f"in software, so the timing used {result.timed_seq_len} steps instead of "
-                      f"the default sequence length.")
+        arithmetic = (f"Here {low} arithmetic is emulated in software: a {low} matrix product "
+                      f"took {1 / support.matmul_speedup:.0f} × float32's time, so the timing "
+                      f"used sequences of {result.timed_seq_len} steps instead of "
+                      f"{result.seq_len}.")
     else:
         arithmetic = (f"In a quick probe, {low} matrix products ran at "
                       f"{support.matmul_speedup:.1f} × float32's speed.")
