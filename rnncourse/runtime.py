@@ -21,10 +21,21 @@ def mps_available() -> bool:
     return bool(backend is not None and backend.is_available())
 
 
-def default_device(*, include_mps: bool = True) -> torch.device:
-    """CUDA when a GPU is present, then MPS (Apple Silicon) unless `include_mps=False`, else the
-    CPU. The book is built with `include_mps=False`, so its printed numbers come from the CPU
-    on a Mac too."""
+# Whether `device=None` may mean MPS; the book's pages turn it off (`use_mps_by_default(False)`),
+# so that the numbers they print on a Mac are the CPU's, as on other laptops.
+_MPS_BY_DEFAULT = [True]
+
+
+def use_mps_by_default(enabled: bool) -> None:
+    """Let `device=None` mean MPS on Apple Silicon (the default), or not (the CPU instead)."""
+    _MPS_BY_DEFAULT[0] = bool(enabled)
+
+
+def default_device(*, include_mps: bool | None = None) -> torch.device:
+    """CUDA when a GPU is present, then MPS (Apple Silicon), else the CPU. `include_mps=False`
+    skips MPS; None follows `use_mps_by_default` (on unless the book's set-up turned it off)."""
+    if include_mps is None:
+        include_mps = _MPS_BY_DEFAULT[0]
     if torch.cuda.is_available():
         return torch.device("cuda")
     if include_mps and mps_available():

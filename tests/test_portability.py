@@ -26,6 +26,7 @@ from rnncourse.runtime import (
     default_device,
     default_low_precision_dtype,
     resolve_device,
+    use_mps_by_default,
 )
 
 PORTABLE_CPU = {"ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"}
@@ -156,6 +157,12 @@ def test_default_device_order_is_cuda_then_mps_then_cpu(
     assert resolve_device("mps") == torch.device("mps")
     # The book's numbers come from the CPU on a Mac too.
     assert default_device(include_mps=False) == torch.device("cpu")
+    use_mps_by_default(False)  # what the book's set-up does
+    try:
+        assert resolve_device(None) == torch.device("cpu")
+        assert resolve_device("mps") == torch.device("mps")  # asked for by name, it is used
+    finally:
+        use_mps_by_default(True)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert default_device() == torch.device("cuda")
 
