@@ -210,7 +210,7 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 
-import rnncourse.plots  # the course's colour-blind-safe style
+import rnncourse.chapters.plotting  # the course's colour-blind-safe style
 
 steps = np.arange(50)
 figure, axis = plt.subplots(figsize=(4, 2.5))

@@ -8,9 +8,15 @@ import torch.nn.functional as F
 from torch import nn
 from torch.testing import assert_close
 
-from rnncourse.batching import (
+from rnncourse.chapters.ch04_efficiency.batches import run_batch_size_sweep, run_variable_lengths
+from rnncourse.chapters.ch04_efficiency.mixed_precision import run_mixed_precision
+from rnncourse.chapters.ch04_efficiency.truncated_bptt import (
+    delayed_recall_stream,
+    run_truncated_bptt,
+)
+from rnncourse.models.char_lm import detach_state
+from rnncourse.training.batching import (
     bucket_batches,
-    detach_state,
     last_valid,
     length_mask,
     masked_mean,
@@ -19,13 +25,6 @@ from rnncourse.batching import (
     padding_fraction,
     random_batches,
     truncated_bptt_epoch,
-)
-from rnncourse.experiments.efficiency import (
-    delayed_recall_stream,
-    run_batch_size_sweep,
-    run_mixed_precision,
-    run_truncated_bptt,
-    run_variable_lengths,
 )
 
 

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from rnncourse import bench
+from rnncourse.chapters.ch04_efficiency.speed import run_lstm_speed
 from rnncourse.cli import main as cli_main
 from rnncourse.commands import bench as bench_command
-from rnncourse.experiments.efficiency import run_lstm_speed
 
 TINY = {"seq_len": 4, "batch_size": 2, "input_size": 3, "hidden_size": 5, "repeats": 1}
 

@@ -6,24 +6,23 @@ from __future__ import annotations
 import pytest
 import torch
 
-from rnncourse.curriculum import (
-    STRATEGIES,
+from rnncourse.chapters.ch05_curriculum_transfer.length_curriculum import (
+    doubling_levels,
+    run_length_curriculum,
+)
+from rnncourse.chapters.ch05_curriculum_transfer.strategies import run_curriculum_strategies
+from rnncourse.data.synthetic import AddingTask
+from rnncourse.models import RecurrentModel
+from rnncourse.training import fit
+from rnncourse.training.curriculum import (
     ConstantLength,
-    CurriculumStrategy,
     LinearLength,
     MasteryCurriculum,
     ScheduledBatches,
     SteppedLength,
     mastery_evaluator,
 )
-from rnncourse.experiments.curriculum import (
-    doubling_levels,
-    run_curriculum_strategies,
-    run_length_curriculum,
-)
-from rnncourse.models import RecurrentModel
-from rnncourse.tasks import AddingTask
-from rnncourse.training import fit
+from rnncourse.training.curriculum_strategies import STRATEGIES, CurriculumStrategy
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -9,14 +9,8 @@ import pytest
 import torch
 
 import rnncourse
-from rnncourse.data.text import (
-    BPTTBatches,
-    CharVocabulary,
-    available_corpora,
-    corpus_info,
-    load_text,
-    split_text,
-)
+from rnncourse.data.text import BPTTBatches, available_corpora, corpus_info, load_text, split_text
+from rnncourse.data.vocabulary import CharVocabulary
 
 FILES = Path(rnncourse.__file__).parent / "data" / "files"
 

@@ -6,14 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from rnncourse.data.timeseries import (
-    SeriesScaler,
-    TimeSeries,
-    available_series,
-    load_series,
-    make_windows,
-    split_series,
-)
+from rnncourse.data.timeseries import TimeSeries, available_series, load_series
+from rnncourse.data.windows import SeriesScaler, make_windows, split_series
 
 
 @pytest.mark.parametrize("name", available_series())

@@ -8,7 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from rnncourse.diagnostics import (
+from rnncourse.models import GRU, LSTM, RNN
+from rnncourse.training.diagnostics import (
     HiddenStateGradients,
     decay_rate_per_step,
     hidden_state_gradient_norms,
@@ -16,7 +17,6 @@ from rnncourse.diagnostics import (
     recurrent_spectral_radii,
     spectral_radius,
 )
-from rnncourse.models import GRU, LSTM, RNN
 
 
 class SequenceRegressor(nn.Module):
@@ -310,8 +310,8 @@ def test_decay_rate_per_step() -> None:
 
 @pytest.mark.parametrize("cell", ["rnn_tanh", "lstm", "gru"])
 def test_recurrent_model_backends(cell: str, device: str) -> None:
+    from rnncourse.data.synthetic import AddingTask
     from rnncourse.models import RecurrentModel
-    from rnncourse.tasks import AddingTask
 
     task = AddingTask(8)
     inputs, targets = task.sample(4, seed=0, device=device)

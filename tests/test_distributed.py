@@ -7,7 +7,7 @@ import sys
 import pytest
 import torch
 
-from rnncourse.distributed import (
+from rnncourse.training.distributed import (
     DataParallelConfig,
     default_backend,
     main,

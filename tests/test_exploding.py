@@ -9,27 +9,28 @@ import matplotlib.pyplot as plt
 import pytest
 import torch
 
-from rnncourse.experiments.exploding import (
-    TrainingRun,
-    clipping_directions,
-    run_divergence,
-    train_adding_rnn,
-)
-from rnncourse.experiments.exploding_cliff import (
+from rnncourse.chapters.ch02_exploding_gradients import figures as plots
+from rnncourse.chapters.ch02_exploding_gradients import remedy_figures
+from rnncourse.chapters.ch02_exploding_gradients.cliff import (
     cliff_slice,
     cliff_surface,
     one_unit_rnn_loss,
     step_at_the_wall,
     wall_bias,
 )
-from rnncourse.experiments.exploding_remedies import (
+from rnncourse.chapters.ch02_exploding_gradients.divergence import (
+    TrainingRun,
+    clipping_directions,
+    run_divergence,
+    train_adding_rnn,
+)
+from rnncourse.chapters.ch02_exploding_gradients.remedies import (
     run_initialization_comparison,
     run_normalization_comparison,
     run_weight_decay,
 )
-from rnncourse.plots import exploding as plots
+from rnncourse.chapters.ch02_exploding_gradients.widgets import clipping_explorer, draw_training_run
 from rnncourse.training import History
-from rnncourse.widgets.exploding import clipping_explorer, draw_training_run
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -207,14 +208,14 @@ def test_figures_and_tables(small_runs):
     assert_labelled(plots.plot_clipping_directions(clipping_directions(list(small_runs.values()))))
     normalization = run_normalization_comparison(orders=("rows",), hidden_size=4, steps=2,
                                                  batch_size=8, device="cpu")
-    assert_labelled(plots.plot_normalization(normalization))
-    assert "LN-LSTM" in plots.normalization_table(normalization)
+    assert_labelled(remedy_figures.plot_normalization(normalization))
+    assert "LN-LSTM" in remedy_figures.normalization_table(normalization)
     decay = run_weight_decay(decays=(0.0, 0.1), steps=4, seq_len=5, track_every=2, device="cpu")
-    assert_labelled(plots.plot_weight_decay(decay))
-    assert "| 0.1 |" in plots.weight_decay_table(decay)
+    assert_labelled(remedy_figures.plot_weight_decay(decay))
+    assert "| 0.1 |" in remedy_figures.weight_decay_table(decay)
     init = run_initialization_comparison(seq_len=6, hidden_size=4, steps=3, device="cpu")
-    assert_labelled(plots.plot_initialization(init))
-    assert "IRNN" in plots.initialization_table(init)
+    assert_labelled(remedy_figures.plot_initialization(init))
+    assert "IRNN" in remedy_figures.initialization_table(init)
     assert_labelled(plots.plot_training_run(small_runs["no clipping"]))
 
 
@@ -227,7 +228,7 @@ def test_widget_has_both_controls_and_draws():
 
 
 def test_cooijmans_numbers_are_the_published_ones():
-    from rnncourse.experiments.exploding_remedies import COOIJMANS_TABLE_1
+    from rnncourse.chapters.ch02_exploding_gradients.remedies import COOIJMANS_TABLE_1
 
     assert COOIJMANS_TABLE_1 == {"pixels": {"none": 98.9, "batch": 99.0},
                                  "permuted": {"none": 90.2, "batch": 95.4}}

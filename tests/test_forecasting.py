@@ -7,21 +7,16 @@ import pytest
 import torch
 
 from rnncourse.data.timeseries import load_series
-from rnncourse.experiments.forecasting import (
-    ForecastSettings,
-    holt_winters_forecasts,
-    load_forecaster,
-    mae,
-    mase,
-    naive_forecasts,
-    rmse,
-    run_forecasting_study,
-    save_forecaster,
-    seasonal_naive_forecasts,
-    skill_score,
-    train_forecaster,
-)
 from rnncourse.models.forecaster import WindowForecaster
+from rnncourse.training.forecasting.baselines import (
+    holt_winters_forecasts,
+    naive_forecasts,
+    seasonal_naive_forecasts,
+)
+from rnncourse.training.forecasting.checkpoints import load_forecaster, save_forecaster
+from rnncourse.training.forecasting.metrics import mae, mase, rmse, skill_score
+from rnncourse.training.forecasting.study import run_forecasting_study
+from rnncourse.training.forecasting.train import ForecastSettings, train_forecaster
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -10,7 +10,7 @@ from test_models import full_float32_on_cuda  # noqa: F401 (an autouse fixture)
 from torch import nn
 from torch.testing import assert_close
 
-from rnncourse.experiments.efficiency import run_fused_lstm_checks
+from rnncourse.chapters.ch04_efficiency.speed import run_fused_lstm_checks
 from rnncourse.models import LSTM, FusedLSTM
 from rnncourse.models.fused_lstm import FusedLSTMFunction, fused_lstm
 

@@ -10,24 +10,7 @@ import matplotlib.pyplot as plt
 import pytest
 import torch
 
-from rnncourse.experiments.gated import (
-    decay_over_lags,
-    inspect_adding_lstm,
-    parameter_counts,
-    run_forget_bias_decay,
-    run_gradient_flow,
-)
-from rnncourse.experiments.gated_tasks import (
-    LongRangeSettings,
-    build_task_model,
-    main,
-    make_task,
-    run_long_range_tasks,
-    train_until_solved,
-)
-from rnncourse.experiments.task_training import score_held_out, training_batches
-from rnncourse.models.inspect import record_gates
-from rnncourse.plots.gated import (
+from rnncourse.chapters.ch03_lstm_gru.figures import (
     forget_bias_table,
     long_range_table,
     parameter_count_table,
@@ -36,8 +19,24 @@ from rnncourse.plots.gated import (
     plot_lstm_step,
     published_table,
 )
-from rnncourse.tasks import AddingTask, CopyTask
-from rnncourse.widgets.gated import lstm_stepper, pick_units
+from rnncourse.chapters.ch03_lstm_gru.gradient_flow import (
+    decay_over_lags,
+    inspect_adding_lstm,
+    parameter_counts,
+    run_forget_bias_decay,
+    run_gradient_flow,
+)
+from rnncourse.chapters.ch03_lstm_gru.long_range import (
+    LongRangeSettings,
+    make_task,
+    run_long_range_tasks,
+    train_until_solved,
+)
+from rnncourse.chapters.ch03_lstm_gru.settings import SETTINGS
+from rnncourse.chapters.ch03_lstm_gru.widgets import lstm_stepper, pick_units
+from rnncourse.data.synthetic import AddingTask, CopyTask
+from rnncourse.models.gate_trace import record_gates
+from rnncourse.training.task_training import build_task_model, score_held_out, training_batches
 
 TINY = LongRangeSettings(
     adding_lengths=(6,), copy_delays=(3,), lstm_hidden_size=4, adding_max_steps=20,
@@ -170,7 +169,7 @@ def test_settings_are_checked() -> None:
         LongRangeSettings(solved_fraction=1.5)
     with pytest.raises(ValueError, match="task"):
         make_task("sorting", 10)
-    paper = LongRangeSettings.paper_scale()
+    paper = SETTINGS.paper.long_range["settings"]
     assert paper.adding_lengths == (100, 200, 400, 750) and paper.lstm_hidden_size == 128
     assert paper.copy_delays == (100, 200, 300, 500) and paper.optimizer == "rmsprop"
 
@@ -204,12 +203,6 @@ def test_inspection_finds_the_marker_units(tiny_result) -> None:
     gru = tiny_result.get("adding", 6, "gru")
     with pytest.raises(TypeError, match="LSTM"):
         inspect_adding_lstm(gru.model(), 6)
-
-
-def test_command_line_prints_the_table(capsys) -> None:
-    assert main(["--max-steps", "1", "--device", "cpu"]) == 0
-    table = capsys.readouterr().out
-    assert "| adding | 100 |" in table and "| copy | 20 |" in table
 
 
 # ----------------------------------------------------------------------------------------------

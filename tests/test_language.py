@@ -7,23 +7,22 @@ import math
 import pytest
 import torch
 
-from rnncourse.data.text import CharVocabulary
-from rnncourse.experiments.language import (
-    CorpusSplits,
-    LanguageModelSettings,
+from rnncourse.data.vocabulary import CharVocabulary
+from rnncourse.models.char_lm import CarriedState, CharLanguageModel, detach_state
+from rnncourse.training.language.checkpoints import (
+    load_language_model,
+    round_weights_to_half,
+    save_language_model,
+)
+from rnncourse.training.language.corpus import CorpusSplits, prepare_corpus
+from rnncourse.training.language.metrics import (
     bits_per_character,
     evaluate_bits_per_character,
-    load_language_model,
     ngram_baselines,
     ngram_bits_per_character,
-    prepare_corpus,
-    round_weights_to_half,
-    sample,
-    sample_next,
-    save_language_model,
-    train_language_model,
 )
-from rnncourse.models.char_lm import CarriedState, CharLanguageModel, detach_state
+from rnncourse.training.language.sampling import sample, sample_next
+from rnncourse.training.language.train import LanguageModelSettings, train_language_model
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -12,7 +12,7 @@ import matplotlib.figure
 import pytest
 import torch
 
-from rnncourse.experiments.long_term_memory import (
+from rnncourse.chapters.ch01_long_term_memory.gradient_decay import (
     CHAPTER_SETTINGS,
     DERIVATIVE_BOUNDS,
     GradientDecayResult,
@@ -21,16 +21,14 @@ from rnncourse.experiments.long_term_memory import (
     measure_gradient_decay,
     run_gradient_decay,
 )
-from rnncourse.experiments.long_term_memory_tasks import (
-    ADDING_CPU,
-    ADDING_PAPER,
-    COPY_CPU,
+from rnncourse.chapters.ch01_long_term_memory.memory_tasks import (
     TrainingSettings,
     run_adding_problem,
     run_copy_capacity,
     train_on_task,
 )
-from rnncourse.tasks import AddingTask, CopyTask, adding_baseline_mse
+from rnncourse.chapters.ch01_long_term_memory.settings import SETTINGS
+from rnncourse.data.synthetic import AddingTask, CopyTask, adding_baseline_mse
 
 matplotlib.use("Agg")
 SMALL = {"seq_len": 40, "hidden_size": 64, "batch_size": 4}
@@ -80,7 +78,7 @@ def test_rates_grow_with_the_spectral_radius(small_result: GradientDecayResult) 
 
 
 def test_table_reports_rates_beside_the_bound(small_result: GradientDecayResult) -> None:
-    from rnncourse.plots.long_term_memory import gradient_decay_table
+    from rnncourse.chapters.ch01_long_term_memory.figures import gradient_decay_table
 
     lines = gradient_decay_table(small_result).splitlines()
     assert len(lines) == 2 + len(CHAPTER_SETTINGS)  # header, rule, one row per setting
@@ -155,7 +153,7 @@ def _labelled(axis) -> bool:
 
 
 def test_gradient_figure_has_a_log_axis_and_every_curve(small_result) -> None:
-    from rnncourse.plots.long_term_memory import plot_gradient_decay
+    from rnncourse.chapters.ch01_long_term_memory.figures import plot_gradient_decay
 
     figure = plot_gradient_decay(small_result)
     curves_axis, rates_axis = figure.axes[:2]
@@ -167,7 +165,7 @@ def test_gradient_figure_has_a_log_axis_and_every_curve(small_result) -> None:
 
 
 def test_moving_average() -> None:
-    from rnncourse.plots import moving_average
+    from rnncourse.chapters.plotting import moving_average
 
     smoothed = moving_average([1.0, 3.0, 5.0, 7.0], window=2)
     assert smoothed.tolist() == [1.0, 2.0, 4.0, 6.0]
@@ -178,7 +176,7 @@ def test_moving_average() -> None:
 
 
 def test_markdown_table() -> None:
-    from rnncourse.plots import markdown_table
+    from rnncourse.chapters.plotting import markdown_table
 
     table = markdown_table(["T", "model"], [["50", "LSTM"], ["100", "tanh RNN"]])
     assert table.splitlines() == [
@@ -187,7 +185,10 @@ def test_markdown_table() -> None:
 
 
 def test_widget_draws_its_first_state_and_redraws() -> None:
-    from rnncourse.widgets.long_term_memory import draw_gradient_decay, gradient_decay_explorer
+    from rnncourse.chapters.ch01_long_term_memory.widgets import (
+        draw_gradient_decay,
+        gradient_decay_explorer,
+    )
 
     figure = draw_gradient_decay(0.5, "tanh", 30, hidden_size=8, device="cpu")
     axis = figure.axes[0]
@@ -287,13 +288,18 @@ def test_settings_and_arguments_are_checked() -> None:
 
 
 def test_paper_settings_are_the_published_ones() -> None:
-    assert (ADDING_PAPER.hidden_size, ADDING_PAPER.optimizer, ADDING_PAPER.lr,
-            ADDING_PAPER.clip_norm) == (128, "rmsprop", 1e-3, 1.0)
-    assert "hidden 32" in ADDING_CPU.describe() and "clipping at 1" in COPY_CPU.describe()
+    paper = SETTINGS.paper.adding["settings"]
+    assert (paper.hidden_size, paper.optimizer, paper.lr, paper.clip_norm) == (
+        128, "rmsprop", 1e-3, 1.0)
+    assert SETTINGS.paper.adding["seq_lens"] == (100, 200, 400, 750)
+    assert SETTINGS.paper.copy["delays"] == (100, 200, 300, 500)
+    assert SETTINGS.paper.copy["copy_length"] == 10
+    assert "hidden 32" in SETTINGS.cpu.adding["settings"].describe()
+    assert "clipping at 1" in SETTINGS.cpu.copy["settings"].describe()
 
 
 def test_figures_label_their_axes_and_tables_have_a_row_per_run() -> None:
-    from rnncourse.plots.long_term_memory import (
+    from rnncourse.chapters.ch01_long_term_memory.figures import (
         adding_table,
         copy_delay_table,
         copy_size_table,
@@ -321,7 +327,8 @@ def test_figures_label_their_axes_and_tables_have_a_row_per_run() -> None:
 @pytest.mark.slow
 def test_chapter_setting_separates_lstm_from_tanh_rnn() -> None:
     """The page's adding-problem claim at its first length, T = 50 (about 10 s)."""
-    result = run_adding_problem((50,), ("rnn_tanh", "lstm"), ADDING_CPU, seed=0, device="cpu")
+    result = run_adding_problem((50,), ("rnn_tanh", "lstm"), SETTINGS.cpu.adding["settings"],
+                                seed=0, device="cpu")
     assert result.mse("lstm", 50) < 0.1 * result.baseline
     assert result.mse("rnn_tanh", 50) > 0.8 * result.baseline
 
@@ -332,17 +339,8 @@ def test_trains_on_cuda() -> None:
     assert run.test_loss == run.test_loss  # finite, not nan
 
 
-def test_command_line_prints_the_tables(capsys: pytest.CaptureFixture[str]) -> None:
-    from rnncourse.experiments.long_term_memory_tasks import main
-
-    assert main(["--experiment", "adding", "--steps", "2", "--device", "cpu"]) == 0
-    printed = capsys.readouterr().out
-    assert "Adding problem: hidden 32, 2 steps" in printed
-    assert printed.count("| LSTM |") == 2 and "never beats the baseline" in printed
-
-
 def test_quotation_spans_pair_marks_within_paragraphs() -> None:
-    from rnncourse.experiments.long_term_memory import quotation_spans
+    from rnncourse.chapters.ch01_long_term_memory.gradient_decay import quotation_spans
 
     text = 'He said "yes" and "no".\n\n"A speech that goes on\n\n"Ends here," he said.'
     # "yes" spans 4 characters, "no" 3; the paragraph with one mark is skipped.

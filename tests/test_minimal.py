@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from rnncourse.experiments.efficiency import run_scan_speed
+from rnncourse.chapters.ch04_efficiency.speed import run_scan_speed
 from rnncourse.models import MinGRU, MinLSTM
 from rnncourse.models.minimal import (
     MODES,

@@ -1,4 +1,4 @@
-"""rnncourse.models.inspect: gate traces that reproduce the states, parameter counts."""
+"""rnncourse.models.gate_trace: gate traces that reproduce the states, parameter counts."""
 
 from __future__ import annotations
 
@@ -7,11 +7,8 @@ import torch
 from torch import nn
 
 from rnncourse.models import GRU, LSTM, RecurrentModel
-from rnncourse.models.inspect import (
-    hidden_size_for_budget,
-    record_gates,
-    recurrent_parameter_count,
-)
+from rnncourse.models.gate_trace import record_gates
+from rnncourse.models.parameter_count import hidden_size_for_budget, recurrent_parameter_count
 
 TORCH_MODULES = {"rnn_tanh": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 

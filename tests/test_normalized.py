@@ -8,7 +8,6 @@ import torch
 from torch import nn
 from torch.testing import assert_close
 
-from rnncourse.diagnostics import hidden_state_gradient_norms, recurrent_spectral_radii
 from rnncourse.models import (
     BatchNormLSTM,
     BatchNormLSTMCell,
@@ -22,6 +21,7 @@ from rnncourse.models import (
     normalized_lstm_model,
     set_forget_gate_bias,
 )
+from rnncourse.training.diagnostics import hidden_state_gradient_norms, recurrent_spectral_radii
 
 T, B, IN, H = 6, 5, 3, 4
 TOL = {"atol": 1e-5, "rtol": 1e-5}

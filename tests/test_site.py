@@ -277,7 +277,7 @@ def contrast_on_white(colour: str) -> float:
 def test_plots_default_to_the_course_palette() -> None:
     import matplotlib as mpl
 
-    from rnncourse.plots import LINESTYLES, PALETTE, use_course_style
+    from rnncourse.chapters.plotting import LINESTYLES, PALETTE, use_course_style
 
     mpl.rcdefaults()
     use_course_style()

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from rnncourse.tasks import (
+from rnncourse.data.synthetic import (
     AddingTask,
     CopyTask,
     adding_baseline_mse,

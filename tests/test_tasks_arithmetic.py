@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from rnncourse.tasks_arithmetic import (
+from rnncourse.data.arithmetic import (
     ADDITION_SYMBOLS,
     IGNORE_INDEX,
     AdditionTask,

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from rnncourse.cli import main
-from rnncourse.experiments.forecasting import load_forecaster
-from rnncourse.experiments.language import load_language_model
+from rnncourse.training.forecasting.checkpoints import load_forecaster
+from rnncourse.training.language.checkpoints import load_language_model
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -13,8 +13,8 @@ import pytest
 import torch
 from torch import nn
 
+from rnncourse.data.synthetic import AddingTask
 from rnncourse.models import RecurrentModel
-from rnncourse.tasks import AddingTask
 from rnncourse.training import History, fit, gradient_norm, load_checkpoint, make_optimizer
 
 Batch = tuple[torch.Tensor, torch.Tensor]

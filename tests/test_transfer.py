@@ -13,7 +13,7 @@ from torch import nn
 from rnncourse.models.char_lm import CharLanguageModel
 from rnncourse.models.forecaster import WindowForecaster
 from rnncourse.training import fit
-from rnncourse.transfer import (
+from rnncourse.training.transfer import (
     discriminative_parameter_groups,
     freeze,
     layer_names,
@@ -115,7 +115,7 @@ def test_load_pretrained_reports_other_shapes_and_can_be_strict() -> None:
 
 def test_ascii_vocabulary_reads_every_shipped_corpus() -> None:
     from rnncourse.data.text import available_corpora, load_text
-    from rnncourse.experiments.transfer import ascii_vocabulary
+    from rnncourse.training.language.pretraining import ascii_vocabulary
 
     vocabulary = ascii_vocabulary()
     assert vocabulary.size == 97
@@ -125,7 +125,7 @@ def test_ascii_vocabulary_reads_every_shipped_corpus() -> None:
 
 
 def test_random_window_batches() -> None:
-    from rnncourse.experiments.transfer import random_window_batches
+    from rnncourse.training.language.corpus import random_window_batches
 
     stream = torch.arange(100)
     batches = random_window_batches(stream, batch_size=5, seq_len=7, seed=0, device="cpu")
@@ -139,8 +139,8 @@ def test_random_window_batches() -> None:
 
 
 def test_fine_tune_keeps_the_best_weights_and_leaves_frozen_layers() -> None:
-    from rnncourse.experiments.language import CorpusSplits
-    from rnncourse.experiments.transfer import fine_tune_language_model
+    from rnncourse.chapters.ch05_curriculum_transfer.text_transfer import fine_tune_language_model
+    from rnncourse.training.language.corpus import CorpusSplits
 
     pattern = torch.tensor([1, 2, 3, 4, 5, 6, 7] * 60)  # a periodic text: easy to learn
     splits = CorpusSplits("toy", None, pattern, pattern[:100], pattern[:100])
@@ -156,7 +156,9 @@ def test_fine_tune_keeps_the_best_weights_and_leaves_frozen_layers() -> None:
 
 
 def test_synthetic_series_are_standardised_cycles() -> None:
-    from rnncourse.experiments.transfer_series import synthetic_seasonal_series
+    from rnncourse.chapters.ch05_curriculum_transfer.series_transfer import (
+        synthetic_seasonal_series,
+    )
 
     series = synthetic_seasonal_series(6, 80, min_period=8, max_period=16, seed=0)
     assert series.shape == (6, 80)
@@ -171,7 +173,7 @@ def test_synthetic_series_are_standardised_cycles() -> None:
 
 
 def test_run_series_transfer_small() -> None:
-    from rnncourse.experiments.transfer_series import run_series_transfer
+    from rnncourse.chapters.ch05_curriculum_transfer.series_transfer import run_series_transfer
 
     result = run_series_transfer(history_lengths=(16, 24), input_length=12, horizon=3,
                                  test_length=12, hidden_size=4, synthetic_series=8,
@@ -188,7 +190,7 @@ def test_run_series_transfer_small() -> None:
 @pytest.mark.slow
 def test_pretrain_command_writes_a_checkpoint_that_verifies(tmp_path: Path) -> None:
     from rnncourse.cli import main
-    from rnncourse.experiments.transfer import verify_checkpoint
+    from rnncourse.training.language.pretraining import verify_checkpoint
 
     output = tmp_path / "lm.pt"
     code = main(["pretrain", "language", "--corpus", "devils_dictionary", "--steps", "6",
@@ -204,7 +206,7 @@ def test_pretrain_command_writes_a_checkpoint_that_verifies(tmp_path: Path) -> N
 
 @pytest.mark.skipif(not CHECKPOINT.is_file(), reason="the book's checkpoint is not built yet")
 def test_the_shipped_checkpoint_is_small_and_verifies() -> None:
-    from rnncourse.experiments.transfer import ascii_vocabulary, verify_checkpoint
+    from rnncourse.training.language.pretraining import ascii_vocabulary, verify_checkpoint
 
     assert CHECKPOINT.stat().st_size < 400_000
     checked = verify_checkpoint(CHECKPOINT, device="cpu")
