@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 import yaml
 from bs4 import BeautifulSoup, Tag
-from conftest import FIXTURE_JUPYTERHUB, ROOT, BuiltSite
+from website import FIXTURE_JUPYTERHUB, ROOT, BuiltSite
 
 VENDOR = "_static/vendor/"
 MATHJAX = VENDOR + "mathjax/tex-mml-chtml.js"

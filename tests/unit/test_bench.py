@@ -8,7 +8,6 @@ import pytest
 import torch
 
 from rnncourse import bench
-from rnncourse.chapters.ch04_efficiency.speed import run_lstm_speed
 from rnncourse.cli import main as cli_main
 from rnncourse.commands import bench as bench_command
 
@@ -78,8 +77,3 @@ def test_command_line_runs_and_saves(tmp_path, capsys: pytest.CaptureFixture) ->
     with pytest.raises(SystemExit) as exit_info:
         bench.main(["--help"])
     assert exit_info.value.code == 0
-
-
-def test_page_wrapper_leaves_out_compile() -> None:
-    rows = run_lstm_speed(**TINY, device="cpu")
-    assert [row.name for row in rows] == [bench.LSTM_LABELS[v] for v in ("torch", "loop", "fused")]

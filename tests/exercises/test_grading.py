@@ -26,7 +26,7 @@ from rnncourse.grading.nbgrader_cli import fill_in_solutions, release
 from rnncourse.grading.sample import SAMPLE_ID, write_sample_exercise
 from rnncourse.grading.submissions import prepare
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EX01 = "ex01-vanishing-gradients"
 TRAINING_ID = "ex91-training"
 OPTIONS = GradeOptions(cell_timeout=6, notebook_timeout=60, jobs=2)

@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, BuiltSite, build_site, execution_report, write_fixture_site
+from website import ROOT, BuiltSite, build_site, execution_report, write_fixture_site
 
 # A clean build (every page executed) on a 2-core machine, and a rebuild with nothing changed.
 CLEAN_BUILD_BUDGET_SECONDS = 600

@@ -6,11 +6,6 @@ from __future__ import annotations
 import pytest
 import torch
 
-from rnncourse.chapters.ch05_curriculum_transfer.length_curriculum import (
-    doubling_levels,
-    run_length_curriculum,
-)
-from rnncourse.chapters.ch05_curriculum_transfer.strategies import run_curriculum_strategies
 from rnncourse.data.synthetic import AddingTask
 from rnncourse.models import RecurrentModel
 from rnncourse.training import fit
@@ -182,38 +177,3 @@ def test_mastery_evaluator_drives_the_curriculum_and_returns_the_target_score() 
 
 # ----------------------------------------------------------------------------------------------
 # The chapter's experiments, at toy size
-
-
-def test_doubling_levels() -> None:
-    assert doubling_levels(10, 100) == [10, 20, 40, 80, 100]
-    assert doubling_levels(5, 40) == [5, 10, 20, 40]
-    assert doubling_levels(7, 7) == [7]
-    with pytest.raises(ValueError):
-        doubling_levels(20, 10)
-
-
-def test_run_length_curriculum_small() -> None:
-    result = run_length_curriculum(20, start_length=5, steps=40, hidden_size=8, eval_every=10,
-                                   eval_size=32, batch_size=16, seeds=(0,), device="cpu",
-                                   mastery_mse=10.0)
-    assert result.labels == ["target length only", "length curriculum"]
-    curriculum = result.by_label("length curriculum")[0]
-    baseline = result.by_label("target length only")[0]
-    assert set(baseline.train_length) == {20}
-    # With a threshold every model passes, the curriculum climbs one level per evaluation.
-    assert curriculum.train_length[:10] == [5] * 10 and curriculum.train_length[-1] == 20
-    assert len(curriculum.eval_loss) == 4
-    summary = result.summary()
-    assert summary["length curriculum"]["runs"] == 1
-    assert result.baseline_mse == pytest.approx(1 / 6)
-
-
-def test_run_curriculum_strategies_small() -> None:
-    result = run_curriculum_strategies(2, steps=20, hidden_size=8, batch_size=8, eval_every=10,
-                                       eval_size=40, seeds=(0,), device="cpu")
-    assert result.strategies == list(STRATEGIES)
-    for run in result.runs:
-        assert len(run.accuracy) == 2 and 0 <= run.final_accuracy <= 1
-        assert len(run.accuracy_by_digits) == 2
-    assert set(result.ranking()) == set(STRATEGIES)
-    assert result.by_strategy("none")[0].level == [2, 2]

@@ -3,7 +3,6 @@ and chapter 5's transfer experiments at toy size."""
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import pytest
@@ -22,10 +21,6 @@ from rnncourse.training.transfer import (
     trainable_parameter_count,
     unfreeze,
 )
-
-ROOT = Path(__file__).resolve().parents[1]
-CHECKPOINT = ROOT / "book" / "checkpoints" / "ch05-char-lm-kjv.pt"
-
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -138,55 +133,6 @@ def test_random_window_batches() -> None:
         random_window_batches(torch.arange(5), 2, 7)
 
 
-def test_fine_tune_keeps_the_best_weights_and_leaves_frozen_layers() -> None:
-    from rnncourse.chapters.ch05_curriculum_transfer.text_transfer import fine_tune_language_model
-    from rnncourse.training.language.corpus import CorpusSplits
-
-    pattern = torch.tensor([1, 2, 3, 4, 5, 6, 7] * 60)  # a periodic text: easy to learn
-    splits = CorpusSplits("toy", None, pattern, pattern[:100], pattern[:100])
-    model = small_lm()
-    freeze(model, "embedding")
-    embedding = model.embedding.weight.detach().clone()
-    run = fine_tune_language_model(model, splits, label="toy", steps=30, eval_every=10,
-                                   batch_size=8, seq_len=14, lr=1e-2, device="cpu")
-    assert len(run.valid_bpc) == 3 and run.valid_bpc[-1] < run.valid_bpc[0]
-    assert run.test_bpc == pytest.approx(run.best_valid_bpc, rel=1e-5)  # same text, best weights
-    assert run.trainable_parameters == trainable_parameter_count(model)
-    torch.testing.assert_close(model.embedding.weight, embedding)
-
-
-def test_synthetic_series_are_standardised_cycles() -> None:
-    from rnncourse.chapters.ch05_curriculum_transfer.series_transfer import (
-        synthetic_seasonal_series,
-    )
-
-    series = synthetic_seasonal_series(6, 80, min_period=8, max_period=16, seed=0)
-    assert series.shape == (6, 80)
-    torch.testing.assert_close(series.mean(1), torch.zeros(6), atol=1e-5, rtol=0)
-    torch.testing.assert_close(series.std(1), torch.ones(6), atol=1e-5, rtol=0)
-    # Cycles of 8 to 16 steps move slowly: neighbouring values are strongly correlated.
-    centred = series - series.mean(1, keepdim=True)
-    lag_one = (centred[:, 1:] * centred[:, :-1]).mean(1)
-    assert (lag_one > 0.3).all()
-    torch.testing.assert_close(synthetic_seasonal_series(6, 80, min_period=8, max_period=16,
-                                                         seed=0), series)
-
-
-def test_run_series_transfer_small() -> None:
-    from rnncourse.chapters.ch05_curriculum_transfer.series_transfer import run_series_transfer
-
-    result = run_series_transfer(history_lengths=(16, 24), input_length=12, horizon=3,
-                                 test_length=12, hidden_size=4, synthetic_series=8,
-                                 synthetic_length=30, pretrain_steps=5, steps=5, batch_size=4,
-                                 seeds=(0,), device="cpu")
-    assert set(result.mae) == {"naive", "seasonal naive", "from scratch",
-                               "pretrained, not fine-tuned", "pretrained + fine-tuned"}
-    for values in result.mae.values():
-        assert len(values) == 2 and all(math.isfinite(v) and v > 0 for v in values)
-    assert result.mae["naive"][0] == result.mae["naive"][1]
-    assert result.example["from scratch"].shape == (12 - 3 + 1, 3)
-
-
 @pytest.mark.slow
 def test_pretrain_command_writes_a_checkpoint_that_verifies(tmp_path: Path) -> None:
     from rnncourse.cli import main
@@ -202,14 +148,3 @@ def test_pretrain_command_writes_a_checkpoint_that_verifies(tmp_path: Path) -> N
     assert checked["measured_bpc"] == pytest.approx(checked["stored_bpc"], abs=1e-4)
     assert checked["metrics"]["command"].startswith("rnncourse pretrain language --corpus "
                                                     "devils_dictionary")
-
-
-@pytest.mark.skipif(not CHECKPOINT.is_file(), reason="the book's checkpoint is not built yet")
-def test_the_shipped_checkpoint_is_small_and_verifies() -> None:
-    from rnncourse.training.language.pretraining import ascii_vocabulary, verify_checkpoint
-
-    assert CHECKPOINT.stat().st_size < 400_000
-    checked = verify_checkpoint(CHECKPOINT, device="cpu")
-    assert checked["vocabulary"] == ascii_vocabulary()
-    assert checked["measured_bpc"] == pytest.approx(checked["stored_bpc"], abs=1e-3)
-    assert checked["measured_bpc"] < 2.5  # far below the 6.6 bits of a uniform guess

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BINDER = ROOT / ".binder"
 BIN = Path(sys.executable).parent
 CHAPTER = "book/01-long-term-memory.md"

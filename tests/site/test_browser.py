@@ -22,7 +22,7 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import pytest
-from conftest import BuiltSite
+from website import BuiltSite
 
 pytestmark = pytest.mark.slow
 

@@ -8,11 +8,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.testing import assert_close
 
-from rnncourse.chapters.ch04_efficiency.batches import run_batch_size_sweep, run_variable_lengths
-from rnncourse.chapters.ch04_efficiency.mixed_precision import run_mixed_precision
 from rnncourse.chapters.ch04_efficiency.truncated_bptt import (
     delayed_recall_stream,
-    run_truncated_bptt,
 )
 from rnncourse.models.char_lm import detach_state
 from rnncourse.training.batching import (
@@ -154,38 +151,3 @@ def test_detach_state_keeps_values_and_cuts_gradients() -> None:
     detached = detach_state((h, h + 1))
     assert not any(part.requires_grad for part in detached)
     assert_close(detached[1], torch.full((2,), 3.0))
-
-
-def test_delayed_recall_stream_targets_are_the_inputs_lag_steps_back() -> None:
-    inputs, targets = delayed_recall_stream(4, 30, lag=3, seed=2)
-    assert_close(targets[:, 3:], inputs[:, :-3])
-
-
-def test_variable_length_experiment_masking_equals_packing() -> None:
-    result = run_variable_lengths(40, batch_size=8, max_length=60, hidden_size=4, epochs=1,
-                                  device="cpu")
-    assert result.loss_difference < 1e-6 and result.gradient_difference < 1e-5
-    padding = result.padding
-    assert padding["pad per batch, bucketed by length"] < padding["pad per batch, random batches"]
-    assert padding["pad per batch, random batches"] <= padding[
-        "pad to the longest in the data set, random batches"]
-    assert all(seconds > 0 for seconds in result.seconds_per_epoch.values())
-
-
-def test_truncated_bptt_experiment_shapes() -> None:
-    result = run_truncated_bptt(lag=2, chunk_length=4, stream_length=16, passes=1,
-                                batch_size=2, hidden_size=4, device="cpu")
-    assert result.updates == {name: n for name, n in zip(result.variants, (4, 4, 16, 1),
-                                                          strict=True)}
-    assert all(0 <= accuracy <= 1 for accuracy in result.accuracy.values())
-
-
-def test_batch_size_sweep_and_mixed_precision_smoke() -> None:
-    sweep = run_batch_size_sweep((4, 16), examples=32, seq_len=5, hidden_size=4,
-                                 evaluations=2, device="cpu")
-    assert sweep.examples_seen[4][-1] == 32 and sweep.examples_seen[16][-1] == 32
-    assert all(sweep.throughput[b] > 0 for b in (4, 16))
-    mixed = run_mixed_precision(seq_len=5, batch_size=2, hidden_size=8, train_steps=2,
-                                train_seq_len=5, repeats=1, device="cpu")
-    assert mixed.dtype == "bfloat16"
-    assert 0 < mixed.output_relative_error < 0.05

@@ -27,7 +27,7 @@ from rnncourse.grading.nbgrader_cli import (
     solution_cell_sources,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXERCISES = exercise_ids(ROOT)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BOOK_COMMAND = "python3 make.py book"
 TEST_COMMAND = "python3 make.py test"
 

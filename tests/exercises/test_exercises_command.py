@@ -20,7 +20,7 @@ from rnncourse.grading.exercises import (
 from rnncourse.grading.nbgrader_cli import fill_in_solutions, points_by_part, release
 from rnncourse.grading.sample import SAMPLE_ID, write_sample_exercise
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EX01 = "ex01-vanishing-gradients"
 
 

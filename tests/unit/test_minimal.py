@@ -6,7 +6,6 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from rnncourse.chapters.ch04_efficiency.speed import run_scan_speed
 from rnncourse.models import MinGRU, MinLSTM
 from rnncourse.models.minimal import (
     MODES,
@@ -123,13 +122,3 @@ def test_runs_on_cuda_like_on_the_cpu(device: str) -> None:
     outputs = [model(x, mode=mode)[0] for mode in MODES]
     for output in outputs[:-1]:
         assert_close(output, outputs[-1], atol=1e-4, rtol=1e-3)
-
-
-def test_scan_speed_experiment_reports_every_mode_and_length() -> None:
-    rows = run_scan_speed((16, 64), shapes=((2, 4),), repeats=1, device="cpu")
-    assert list(rows) == [(2, 4)]
-    assert [(row.seq_len, row.name) for row in rows[2, 4]] == [
-        (length, name) for length in (16, 64)
-        for name in ("minGRU loop", "minGRU log-space scan", "minGRU blocked scan")]
-    assert all(row.ratio > 0 and row.cpu_ms >= 0 for row in rows[2, 4])
-    assert all(row.ratio == 1.0 for row in rows[2, 4] if row.name == "minGRU loop")
