@@ -6,8 +6,10 @@
     recording.py        record_hidden_states(): every h_t (and c_t) of a pass, for diagnostics
     recurrent_model.py  RecurrentModel: a recurrent core and a linear readout
     init.py             orthogonal / identity / spectral-radius initialisation, forget-gate bias
-    normalized.py       layer-norm and recurrent batch-norm LSTM cells and layers (chapter 2),
-                        from layer_norm_lstm.py, batch_norm_lstm.py and normalized_lstm.py
+    normalized.py       normalised LSTMs (chapter 2): the overview, normalized_lstm_model
+    normalized_lstm.py  the step and the loop over time the two normalised LSTMs share
+    layer_norm_lstm.py  layer_norm, the layer-normalised LSTM cell and layer
+    batch_norm_lstm.py  recurrent batch normalisation, the batch-normalised LSTM cell and layer
     fused_lstm.py       FusedLSTM: one autograd node per layer, BPTT written out (chapter 4)
     minimal.py          minGRU, minLSTM and the scans that run them in parallel over time (ch. 4)
     char_lm.py          CharLanguageModel (embedding, core, head), CarriedState (chapter 6)

@@ -9,7 +9,7 @@ applies the same update:
 
 With equal shares this is exactly the gradient of the mean loss over the whole global batch, so
 W processes on B/W examples each take the very step one process would take on all B (the test
-`tests/test_distributed.py` checks this with two CPU processes).
+`tests/unit/test_distributed.py` checks this with two CPU processes).
 
 Launching. `torchrun --nproc-per-node=W -m rnncourse.training.distributed` starts W processes and
 gives each its RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR and MASTER_PORT; across machines add

@@ -1,6 +1,6 @@
 """The built website in a real browser, with no network: headless Chromium driven by Playwright.
 
-Every page of the course's book and of the fixture site (conftest.py) is served from 127.0.0.1
+Every page of the course's book and of the fixture site (website.py) is served from 127.0.0.1
 and opened with every other request blocked (and counted as a failure). Each page must load with
 no console error, every image must load, equations must be typeset by MathJax, saved widget
 states must render; search must find "LSTM", and the navigation must reach every page in

@@ -2,7 +2,7 @@
 offer launch buttons and an .ipynb download, and its content is accessible (alt text or captions,
 headings in order, plot colours with contrast).
 
-Each check runs on the course's book and on a small fixture site with a widget (conftest.py).
+Each check runs on the course's book and on a small fixture site with a widget (website.py, conftest.py).
 """
 
 from __future__ import annotations
@@ -217,7 +217,7 @@ def test_notebook_pages_can_be_launched_and_downloaded(site: BuiltSite) -> None:
             continue
         notebooks += 1
         assert "mybinder.org" in launch.get("Binder", ""), f"{page}: launch buttons {launch}"
-        # The file from the repository, in JupyterLab: what tests/test_binder.py opens.
+        # The file from the repository, in JupyterLab: what tests/site/test_binder.py opens.
         opens = f"?urlpath=lab/tree/{page}{source.suffix}"
         assert launch["Binder"].endswith(opens), f"{page}: Binder opens {launch['Binder']}"
         # Colab opens only .ipynb files from GitHub.
