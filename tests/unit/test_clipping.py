@@ -115,3 +115,21 @@ def test_training_step_makes_no_update_on_a_non_finite_loss() -> None:
     result = training_step(model, torch.randn(4, 3), targets, nn.functional.mse_loss, optimizer)
     assert not result.finite
     assert all(torch.equal(p, b) for p, b in zip(model.parameters(), before, strict=True))
+
+
+def test_fit_takes_every_step_with_training_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The step the pages show is the step fit takes."""
+    from rnncourse.training import fit, loop
+
+    calls = []
+
+    def counted(*arguments, **options):
+        calls.append(options)
+        return training_step(*arguments, **options)
+
+    monkeypatch.setattr(loop, "training_step", counted)
+    batches = [(torch.randn(4, 3), torch.randn(4, 1))]
+    history = fit(nn.Linear(3, 1), batches, nn.functional.mse_loss, steps=3, clip_value=0.5,
+                  progress=False)
+    assert len(calls) == len(history.step) == 3
+    assert all(call["clip_value"] == 0.5 for call in calls)
