@@ -22,12 +22,11 @@ from rnncourse.chapters.ch01_long_term_memory.gradient_decay import (
     run_gradient_decay,
 )
 from rnncourse.chapters.ch01_long_term_memory.memory_tasks import (
-    TrainingSettings,
     run_adding_problem,
     run_copy_capacity,
-    train_on_task,
 )
 from rnncourse.chapters.ch01_long_term_memory.settings import SETTINGS
+from rnncourse.chapters.ch01_long_term_memory.task_runs import TrainingSettings, train_on_task
 from rnncourse.data.synthetic import AddingTask, CopyTask, adding_baseline_mse
 
 matplotlib.use("Agg")

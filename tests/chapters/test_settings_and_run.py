@@ -12,7 +12,7 @@ import torch
 
 from rnncourse import book
 from rnncourse.chapters import CHAPTERS, chapter_module, chapter_name
-from rnncourse.chapters.ch01_long_term_memory.memory_tasks import TrainingSettings
+from rnncourse.chapters.ch01_long_term_memory.task_runs import TrainingSettings
 from rnncourse.chapters.runner import experiments_of, prepare_run
 from rnncourse.chapters.scales import Scaled
 from rnncourse.cli import main

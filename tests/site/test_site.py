@@ -2,7 +2,8 @@
 offer launch buttons and an .ipynb download, and its content is accessible (alt text or captions,
 headings in order, plot colours with contrast).
 
-Each check runs on the course's book and on a small fixture site with a widget (website.py, conftest.py).
+Each check runs on the course's book and on a small fixture site with a widget (website.py,
+conftest.py).
 """
 
 from __future__ import annotations

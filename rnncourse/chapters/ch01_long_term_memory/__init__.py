@@ -2,6 +2,7 @@
 
     gradient_decay.py   ‖∂L/∂h_t‖ against the lag for six initialisations of W_hh, beside the
                         bound (γ σ_max)^k; quotation spans in a novel
+    task_runs.py        one model trained on a synthetic task, beside its memoryless baseline
     memory_tasks.py     the adding problem (tanh RNN against LSTM) and copy-memory capacity
     figures.py          their figures and tables
     widgets.py          the gradient-decay explorer

@@ -18,10 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from rnncourse.chapters.ch01_long_term_memory.memory_tasks import (
-    COPY_PAPER_DELAYS,
-    TrainingSettings,
-)
+from rnncourse.chapters.ch01_long_term_memory.memory_tasks import COPY_PAPER_DELAYS
+from rnncourse.chapters.ch01_long_term_memory.task_runs import TrainingSettings
 from rnncourse.chapters.scales import Scaled, arguments
 
 __all__ = ["SETTINGS", "LongTermMemorySettings"]
