@@ -70,3 +70,11 @@ def test_the_checks_can_fail() -> None:
     assert not resolves("rnncourse.models.cells.no_such_step")
     found = DOTTED.findall("see `rnncourse.data.text.load_text`.")
     assert found == ["rnncourse.data.text.load_text"]
+
+
+def test_every_mentioned_file_of_the_package_exists() -> None:
+    sources = [*PACKAGE.rglob("*.py"), *(ROOT / "book").rglob("*.md"), ROOT / "README.md"]
+    missing = sorted({f"{source.relative_to(ROOT)}: {path}" for source in sources
+                      for path in re.findall(r"rnncourse/[\w/]+\.py", source.read_text())
+                      if not (ROOT / path).is_file()})
+    assert not missing, "files mentioned but not there:\n" + "\n".join(missing)
