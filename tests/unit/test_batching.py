@@ -1,4 +1,5 @@
-"""Padding, masking, packing, bucketing, truncated BPTT, and the chapter experiments on them."""
+"""Padding, masking, packing, bucketing and truncated BPTT (chapter 4's experiments on them are
+in tests/chapters/test_efficiency.py)."""
 
 from __future__ import annotations
 

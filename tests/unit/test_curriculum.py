@@ -1,5 +1,5 @@
 """Curricula: length schedules, mastery-driven levels, Zaremba and Sutskever's strategies, and
-their use with the fit loop; the chapter's curriculum experiments at toy size."""
+their use with the fit loop (chapter 5's experiments: tests/chapters/)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""rnncourse.models.gate_trace: gate traces that reproduce the states, parameter counts."""
+"""rnncourse.models.gate_trace and .parameter_count: gate traces that reproduce the states,
+parameter counts."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Transfer learning tools: layers, freezing, per-layer learning rates, loading into a new head;
-and chapter 5's transfer experiments at toy size."""
+"""Transfer learning tools: layers, freezing, per-layer learning rates, loading into a new head,
+pretraining a language model from the command line (chapter 5's experiments: tests/chapters/)."""
 
 from __future__ import annotations
 
