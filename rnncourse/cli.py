@@ -13,6 +13,7 @@ SUBCOMMANDS = {
     "grade": "rnncourse.commands.grade",
     "pretrain": "rnncourse.commands.pretrain",
     "release": "rnncourse.commands.release",
+    "run": "rnncourse.commands.run",
     "train": "rnncourse.commands.train",
 }
 

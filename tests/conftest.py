@@ -1,23 +1,25 @@
-"""Shared test set-up: the venv's tools on PATH, a headless plot backend, the gpu marker, and the
-website builds (the course's book, and a small fixture site with a widget) that the book, site
-and browser tests share."""
+"""What every test shares: the venv's tools on PATH, a headless plot backend, the gpu marker, and
+the `one_torch_thread` fixture.
+
+The tests mirror the layout of the course:
+
+    unit/       the core (rnncourse.models, .data, .training), the command line, the layout
+    chapters/   each chapter's experiments, figures, widgets, settings and `rnncourse run`
+    exercises/  releasing, checking and grading the nbgrader exercises
+    site/       the pages (code they include), the website build, its HTML and a browser
+
+Each folder has its own fixtures in its conftest.py (the website builds and the browser are in
+site/conftest.py).
+"""
 
 from __future__ import annotations
 
 import os
 import platform
-import shutil
-import subprocess
 import sys
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import yaml
-
-ROOT = Path(__file__).resolve().parents[1]
 
 # nbgrader calls `alembic` by name: the interpreter's bin folder goes first on PATH.
 os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
@@ -43,12 +45,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip_gpu)
 
 
-@pytest.fixture(params=["cpu", pytest.param("cuda", marks=pytest.mark.gpu)])
-def device(request: pytest.FixtureRequest) -> str:
-    """Run a test on the CPU and, when present, on CUDA."""
-    return request.param
-
-
 @pytest.fixture
 def one_torch_thread():
     """One torch thread for a test, restored afterwards. The course's models are small: one
@@ -61,264 +57,3 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-# --- the website ---------------------------------------------------------------------------
-
-def toc_files(source: Path = ROOT) -> list[str]:
-    """Every page named in a book's _toc.yml (root included), as paths without a suffix."""
-    toc = yaml.safe_load((source / "_toc.yml").read_text())
-    files = [toc["root"]]
-
-    def walk(entries: list[dict]) -> None:
-        for entry in entries:
-            if "file" in entry:
-                files.append(entry["file"])
-            for key in ("chapters", "sections", "parts"):
-                walk(entry.get(key, []))
-
-    walk(toc.get("parts", []) + toc.get("chapters", []))
-    return files
-
-
-@dataclass(frozen=True)
-class BuiltSite:
-    """A built website: its sources, its html folder, the build log and how long it took."""
-
-    label: str  # "book" (the course's) or "fixture"
-    source: Path
-    html: Path
-    log: str
-    seconds: float
-
-    @property
-    def build_folder(self) -> Path:
-        """The `_build` folder (html, execution cache, screenshots)."""
-        return self.html.parent
-
-    def pages(self) -> list[str]:
-        """The pages in the site's _toc.yml, in reading order, without a suffix."""
-        return toc_files(self.source)
-
-    def html_files(self) -> list[Path]:
-        """Every HTML page of the site, the search and index pages included."""
-        skip = {"_static", "_sources", "_images", "_downloads"}
-        return sorted(page for page in self.html.rglob("*.html")
-                      if not skip & set(page.relative_to(self.html).parts))
-
-
-def build_site(source: Path, output: Path, environment: dict[str, str] | None = None
-               ) -> tuple[subprocess.CompletedProcess, float]:
-    """Run `jupyter-book build` as make.py does (every warning an error); time it.
-
-    `source` is a site's folder, or one page of it for a one-page build.
-    """
-    jupyter_book = Path(sys.executable).parent / "jupyter-book"
-    started = time.perf_counter()
-    completed = subprocess.run(
-        [jupyter_book, "build", source, "--path-output", output, "--warningiserror",
-         "--keep-going"],
-        cwd=source if source.is_dir() else source.parent, capture_output=True, text=True,
-        env={**os.environ, **(environment or {})})
-    return completed, time.perf_counter() - started
-
-
-def execution_report(log: str) -> str:
-    """The "Page execution times:" table that book/_ext/execution_times.py prints."""
-    times = log[log.find("Page execution times:"):] if "Page execution times:" in log else ""
-    return times.split("\n\n")[0] if times else "(no executed pages)"
-
-
-def build_once(label: str, source: Path, output: Path, pytestconfig: pytest.Config,
-               environment: dict[str, str] | None = None) -> BuiltSite:
-    completed, seconds = build_site(source, output, environment)
-    log = completed.stdout + completed.stderr
-    (output / "build.log").write_text(log)
-    # Shown even though pytest captures output: the page times are part of the test report.
-    capture = pytestconfig.pluginmanager.getplugin("capturemanager")
-    with capture.global_and_fixture_disabled():
-        print(f"\nthe {label} site: built in {seconds:.0f} s\n{execution_report(log)}")
-    assert completed.returncode == 0, f"the book build failed:\n{log[-6000:]}"
-    return BuiltSite(label=label, source=source, html=output / "_build" / "html", log=log,
-                     seconds=seconds)
-
-
-@pytest.fixture(scope="session")
-def built_site(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
-               ) -> BuiltSite:
-    """Build the course's book once into a fresh folder (every page executed, no cache)."""
-    return build_once("book", ROOT, tmp_path_factory.mktemp("book"), pytestconfig)
-
-
-@pytest.fixture(scope="session")
-def toc_pages() -> list[str]:
-    """Every page named in the course's _toc.yml (root included), without a suffix."""
-    return toc_files(ROOT)
-
-
-@pytest.fixture(scope="session")
-def built_book(built_site: BuiltSite) -> Path:
-    """Build the book once into a fresh folder; return its html folder."""
-    return built_site.html
-
-
-# A small site with the course's configuration and extensions, and one page holding what the
-# chapters will hold (equations, a citation, a captioned figure, a widget with saved state), so
-# the site machinery is tested whatever chapters exist.
-FIXTURE_TOC = """\
-format: jb-book
-root: demo/index
-chapters:
-  - file: demo/widgets
-  - file: demo/bibliography
-"""
-FIXTURE_INDEX = """\
-# Fixture site
-
-A home page that names the LSTM, so that search has something to find.
-"""
-FIXTURE_BIBLIOGRAPHY = """\
-# References
-
-```{bibliography}
-```
-"""
-FIXTURE_WIDGET_PAGE = '''\
----
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-
-# Widgets, figures and equations
-
-An LSTM keeps a cell state {cite:p}`hochreiter1997long`; its forget gate is
-$f_t = \\sigma(W_f x_t + U_f h_{t-1} + b_f)$ and the cell state follows
-
-$$
-c_t = f_t \\odot c_{t-1} + i_t \\odot \\tanh(W_c x_t + U_c h_{t-1} + b_c).
-$$
-
-## A figure
-
-```{code-cell} ipython3
----
-mystnb:
-  figure:
-    caption: A gradient norm that shrinks by a constant factor per step.
-    name: fig-fixture-decay
-  image:
-    alt: A curve falling from one towards zero over fifty steps.
----
-import ipywidgets as widgets
-import matplotlib.pyplot as plt
-import numpy as np
-
-import rnncourse.plots  # the course's colour-blind-safe style
-
-steps = np.arange(50)
-figure, axis = plt.subplots(figsize=(4, 2.5))
-axis.plot(steps, 0.9 ** steps)
-axis.set_xlabel("steps back in time")
-axis.set_ylabel("gradient norm")
-plt.show()
-```
-
-## A widget
-
-```{code-cell} ipython3
-def draw(rate=0.9):
-    figure, axis = plt.subplots(figsize=(4, 2.5))
-    axis.plot(steps, rate ** steps)
-    axis.set_xlabel("steps back in time")
-    axis.set_ylabel("gradient norm")
-    plt.show()
-
-
-widgets.interactive(draw, rate=widgets.FloatSlider(value=0.9, min=0.5, max=1.0, step=0.05))
-```
-
-## References
-
-```{bibliography}
-:filter: docname in docnames
-```
-'''
-FIXTURE_JUPYTERHUB = "https://hub.example.org"
-
-
-def write_fixture_site(source: Path) -> Path:
-    """Write the fixture site's sources (the course's _config.yml and extensions) into `source`."""
-    (source / "demo").mkdir(parents=True)
-    shutil.copy(ROOT / "_config.yml", source)
-    shutil.copytree(ROOT / "book" / "_ext", source / "book" / "_ext",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "book" / "references.bib", source / "book")
-    (source / "_toc.yml").write_text(FIXTURE_TOC)
-    (source / "demo" / "index.md").write_text(FIXTURE_INDEX)
-    (source / "demo" / "widgets.md").write_text(FIXTURE_WIDGET_PAGE)
-    (source / "demo" / "bibliography.md").write_text(FIXTURE_BIBLIOGRAPHY)
-    return source
-
-
-@pytest.fixture(scope="session")
-def fixture_site(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
-                 ) -> BuiltSite:
-    """The fixture site, built once (its widget page executed), with a JupyterHub configured."""
-    source = write_fixture_site(tmp_path_factory.mktemp("fixture-site-source"))
-    return build_once("fixture", source, tmp_path_factory.mktemp("fixture-site"),
-                      pytestconfig,
-                      environment={"RNNCOURSE_JUPYTERHUB_URL": FIXTURE_JUPYTERHUB})
-
-
-@pytest.fixture(scope="session", params=["book", "fixture"])
-def site(request: pytest.FixtureRequest) -> BuiltSite:
-    """Each built website in turn: the course's book, then the fixture site."""
-    return request.getfixturevalue({"book": "built_site", "fixture": "fixture_site"}
-                                   [request.param])
-
-
-# --- the browser ---------------------------------------------------------------------------
-
-CHROMIUM = Path("/usr/bin/chromium")
-# Chromium on a closed network: no background connections to Google's services, no sandbox (the
-# tests may run as root), no GPU.
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                  "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"]
-
-
-def ensure_chromium() -> Path:
-    """Debian's Chromium, installed with apt-get when missing and the tests run as root."""
-    if CHROMIUM.exists():
-        return CHROMIUM
-    if os.name != "posix" or os.geteuid() != 0 or shutil.which("apt-get") is None:
-        pytest.skip(f"the browser tests need Debian's chromium ({CHROMIUM}), which is missing; "
-                    "installing it needs root: apt-get install -y chromium")
-    environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]
-    completed = subprocess.run(install, env=environment, capture_output=True, text=True)
-    if completed.returncode != 0:  # a fresh machine may not have read the package lists yet
-        subprocess.run(["apt-get", "update"], env=environment, capture_output=True, text=True)
-        completed = subprocess.run(install, env=environment, capture_output=True, text=True)
-    assert completed.returncode == 0 and CHROMIUM.exists(), (
-        f"`{' '.join(install)}` failed:\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}")
-    return CHROMIUM
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    """Headless Chromium (Debian's), driven by Playwright, for the whole test session."""
-    chromium = ensure_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(chromium), headless=True,
-                                             args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()

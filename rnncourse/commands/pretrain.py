@@ -62,7 +62,7 @@ def run(arguments: argparse.Namespace) -> int:
 
 
 def _pretrain(arguments: argparse.Namespace) -> int:
-    from rnncourse.experiments.transfer import pretrain_language_model, save_pretrained
+    from rnncourse.training.language.pretraining import pretrain_language_model, save_pretrained
 
     run_, metrics = pretrain_language_model(
         arguments.corpus, verify_characters=arguments.verify_characters,

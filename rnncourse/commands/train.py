@@ -89,14 +89,10 @@ def _write_metrics(folder: Path, metrics: dict[str, Any]) -> Path:
 
 
 def _train_language(arguments: argparse.Namespace) -> int:
-    from rnncourse.experiments.language import (
-        LanguageModelSettings,
-        evaluate_bits_per_character,
-        prepare_corpus,
-        round_weights_to_half,
-        save_language_model,
-        train_language_model,
-    )
+    from rnncourse.training.language.checkpoints import round_weights_to_half, save_language_model
+    from rnncourse.training.language.corpus import prepare_corpus
+    from rnncourse.training.language.metrics import evaluate_bits_per_character
+    from rnncourse.training.language.train import LanguageModelSettings, train_language_model
 
     settings = LanguageModelSettings(
         corpus=arguments.corpus, cell=arguments.cell, embedding_dim=arguments.embedding_dim,
@@ -132,11 +128,9 @@ def _train_language(arguments: argparse.Namespace) -> int:
 
 
 def _train_forecast(arguments: argparse.Namespace) -> int:
-    from rnncourse.experiments.forecasting import (
-        ForecastSettings,
-        run_forecasting_study,
-        save_forecaster,
-    )
+    from rnncourse.training.forecasting.checkpoints import save_forecaster
+    from rnncourse.training.forecasting.study import run_forecasting_study
+    from rnncourse.training.forecasting.train import ForecastSettings
 
     overrides = {"input_length": arguments.input_length, "horizon": arguments.horizon}
     settings = ForecastSettings(

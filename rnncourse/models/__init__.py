@@ -1,17 +1,23 @@
 """From-scratch recurrent networks with torch.nn's parameter names, and their initialisation.
 
     cells.py            step functions rnn_step, lstm_step, gru_step; RNNCell, LSTMCell, GRUCell
-    sequence.py         multi-layer RNN, LSTM, GRU over whole sequences; record_hidden_states()
+    weights.py          one layer's weights under torch.nn's names, drawn as torch draws them
+    sequence.py         multi-layer RNN, LSTM, GRU over whole sequences
+    recording.py        record_hidden_states(): every h_t (and c_t) of a pass, for diagnostics
     recurrent_model.py  RecurrentModel: a recurrent core and a linear readout
     init.py             orthogonal / identity / spectral-radius initialisation, forget-gate bias
-    normalized.py       layer-norm and recurrent batch-norm LSTM cells and layers (chapter 2),
-                        from layer_norm_lstm.py, batch_norm_lstm.py and normalized_lstm.py
+    normalized.py       normalised LSTMs (chapter 2): the overview, normalized_lstm_model
+    normalized_lstm.py  the step and the loop over time the two normalised LSTMs share
+    layer_norm_lstm.py  layer_norm, the layer-normalised LSTM cell and layer
+    batch_norm_lstm.py  recurrent batch normalisation, the batch-normalised LSTM cell and layer
     fused_lstm.py       FusedLSTM: one autograd node per layer, BPTT written out (chapter 4)
     minimal.py          minGRU, minLSTM and the scans that run them in parallel over time (ch. 4)
     char_lm.py          CharLanguageModel (embedding, core, head), CarriedState (chapter 6)
     forecaster.py       WindowForecaster: L past values -> H future ones (chapter 6)
-    inspect.py          record_gates (gate activations over a sequence), parameter counts (ch. 3)
-    checks.py           the argument checks they share
+    gate_trace.py       record_gates: the gate activations over a sequence (chapter 3)
+    parameter_count.py  parameters of a core, the hidden size for a parameter budget (ch. 3)
+
+The argument checks they share are `rnncourse.checks`.
 
 State dicts load both ways with torch.nn.RNN / LSTM / GRU and the torch.nn cells.
 """
@@ -28,18 +34,15 @@ from rnncourse.models.cells import (
 from rnncourse.models.char_lm import CarriedState, CharLanguageModel, detach_state
 from rnncourse.models.forecaster import WindowForecaster
 from rnncourse.models.fused_lstm import FusedLSTM
+from rnncourse.models.gate_trace import GateTrace, record_gates
 from rnncourse.models.init import initialize_recurrent_weights, set_forget_gate_bias
-from rnncourse.models.inspect import (
-    GateTrace,
-    hidden_size_for_budget,
-    record_gates,
-    recurrent_parameter_count,
-)
 from rnncourse.models.layer_norm_lstm import LayerNorm, LayerNormLSTM, LayerNormLSTMCell, layer_norm
 from rnncourse.models.minimal import MinGRU, MinLSTM
 from rnncourse.models.normalized import normalized_lstm_model
+from rnncourse.models.parameter_count import hidden_size_for_budget, recurrent_parameter_count
+from rnncourse.models.recording import RecordedStates
 from rnncourse.models.recurrent_model import RecurrentModel
-from rnncourse.models.sequence import GRU, LSTM, RNN, RecordedStates
+from rnncourse.models.sequence import GRU, LSTM, RNN
 
 __all__ = [
     "BatchNormLSTM",

@@ -17,7 +17,6 @@ or a single example (I,).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import torch
@@ -32,6 +31,7 @@ from rnncourse.checks import (
     check_shape,
     check_tensor_like,
 )
+from rnncourse.models.weights import register_gate_weights, reset_uniform
 
 __all__ = [
     "GRUCell",
@@ -166,48 +166,6 @@ def gru_step_projected(
     z = torch.sigmoid(x_z + h_z)  # z_t = σ(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz)
     n = torch.tanh(x_n + r * h_n)  # n_t = tanh(W_in x_t + b_in + r_t ⊙ (W_hn h_{t-1} + b_hn))
     return (1 - z) * n + z * h  # h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1}
-
-
-# --------------------------------------------------------------------------------------------
-# Weights under torch.nn's names, shared with the sequence modules
-# --------------------------------------------------------------------------------------------
-
-
-def register_gate_weights(
-    module: nn.Module,
-    input_size: int,
-    hidden_size: int,
-    num_gates: int,
-    bias: bool,
-    suffix: str = "",
-    *,
-    device: torch.device | str | None = None,
-    dtype: torch.dtype | None = None,
-) -> None:
-    """Register one layer's weights, its `num_gates` gates stacked along the first dimension:
-
-        weight_ih{suffix} (G·H, I), weight_hh{suffix} (G·H, H),
-        bias_ih{suffix} (G·H,), bias_hh{suffix} (G·H,)   (None with bias=False, as in torch.nn)
-
-    in this order, torch's, so that `reset_uniform` draws them as torch.nn does. They are
-    allocated, not initialised.
-    """
-    gates = num_gates * hidden_size
-
-    def parameter(*shape: int) -> nn.Parameter:
-        return nn.Parameter(torch.empty(*shape, device=device, dtype=dtype))
-
-    module.register_parameter(f"weight_ih{suffix}", parameter(gates, input_size))
-    module.register_parameter(f"weight_hh{suffix}", parameter(gates, hidden_size))
-    module.register_parameter(f"bias_ih{suffix}", parameter(gates) if bias else None)
-    module.register_parameter(f"bias_hh{suffix}", parameter(gates) if bias else None)
-
-
-def reset_uniform(module: nn.Module, hidden_size: int) -> None:
-    """torch's default for recurrent layers: every parameter of `module` from U(-1/√H, 1/√H)."""
-    bound = 1.0 / math.sqrt(hidden_size)
-    for parameter in module.parameters():
-        nn.init.uniform_(parameter, -bound, bound)
 
 
 # --------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@
 Forecasting changes from the last value, not levels, is what lets the network follow a trend
 beyond the range of values it was trained on (CO2 keeps rising; a network that outputs levels
 would have to produce numbers it never saw). Inputs and outputs are in scaled units
-(`rnncourse.data.timeseries.SeriesScaler`).
+(`rnncourse.data.SeriesScaler`).
 """
 
 from __future__ import annotations

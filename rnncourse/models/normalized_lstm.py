@@ -13,7 +13,7 @@ from torch import Tensor
 
 from rnncourse.checks import check_bool, check_lstm_state
 from rnncourse.models.cells import LSTMCell
-from rnncourse.models.sequence import SequenceModule
+from rnncourse.models.recording import SequenceModule
 
 __all__ = ["NormalizedLSTMCell", "NormalizedLSTMSequence", "normalized_lstm_step"]
 
@@ -67,7 +67,7 @@ class NormalizedLSTMSequence(SequenceModule):
     forward(input, hx) with input (L, B, I), or (B, L, I) with batch_first=True, returns
     (output, (h_n, c_n)): output holds h_t for every t, h_n and c_n are (1, B, H).
     The cell is `self.cell`; `record_hidden_states()` keeps every h_t and c_t, as for
-    rnncourse's LSTM, so `rnncourse.diagnostics` measures gradients through time here too.
+    rnncourse's LSTM, so `rnncourse.training.diagnostics` measures gradients through time here too.
     """
 
     num_layers = 1

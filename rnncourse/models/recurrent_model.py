@@ -24,7 +24,8 @@ from rnncourse.checks import (
     check_positive_int,
     check_tensor_like,
 )
-from rnncourse.models.sequence import GRU, LSTM, RNN, RecordedStates
+from rnncourse.models.recording import RecordedStates
+from rnncourse.models.sequence import GRU, LSTM, RNN
 from rnncourse.runtime import resolve_device
 
 __all__ = ["BACKENDS", "CELLS", "READOUTS", "RecurrentModel", "build_recurrent_core", "seeded"]

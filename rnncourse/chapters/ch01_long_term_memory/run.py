@@ -1,0 +1,43 @@
+"""Chapter 1's experiments for `rnncourse run ch01`, in the page's order, with the page's tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rnncourse.chapters.ch01_long_term_memory.figures import (
+    adding_table,
+    copy_delay_table,
+    copy_size_table,
+    gradient_decay_table,
+)
+from rnncourse.chapters.ch01_long_term_memory.gradient_decay import run_gradient_decay
+from rnncourse.chapters.ch01_long_term_memory.memory_tasks import (
+    run_adding_problem,
+    run_copy_capacity,
+)
+from rnncourse.chapters.runner import ChapterRun, Experiment
+
+__all__ = ["EXPERIMENTS"]
+
+
+def gradient_decay(run: ChapterRun) -> tuple[Any, str]:
+    result = run_gradient_decay(**run.settings.gradient_decay, device=run.device, seed=run.seed)
+    return result, gradient_decay_table(result)
+
+
+def adding(run: ChapterRun) -> tuple[Any, str]:
+    result = run_adding_problem(**run.settings.adding, device=run.device, seed=run.seed)
+    return result, f"{result.settings.describe()}\n\n{adding_table(result)}"
+
+
+def copy(run: ChapterRun) -> tuple[Any, str]:
+    result = run_copy_capacity(**run.settings.copy, device=run.device, seed=run.seed)
+    tables = f"{copy_delay_table(result)}\n\n{copy_size_table(result)}"
+    return result, f"{result.settings.describe()}, copying {result.copy_length}\n\n{tables}"
+
+
+EXPERIMENTS = (
+    Experiment("gradient-decay", "the gradient against the lag, for six W_hh", gradient_decay),
+    Experiment("adding", "the adding problem: tanh RNN against LSTM", adding),
+    Experiment("copy", "copy memory: loss against delay, recall against hidden units", copy),
+)

@@ -1,0 +1,16 @@
+"""Chapter 4, efficiency: mini-batches, packing, fused kernels, GPUs, many machines, parallel
+scans (book/04-efficiency.md).
+
+    batches.py          throughput against batch size; padding, packing and bucketing
+    truncated_bptt.py   carried and detached state against reset state, on delayed recall
+    speed.py            the fused LSTM's backward checked; LSTM and minGRU-scan timings
+    mixed_precision.py  float32 against autocast
+    data_parallel.py    DDP in several processes against one
+    clock.py            CPU or wall-clock seconds
+    figures.py          their figures and tables
+    widgets.py          the padding explorer
+    settings.py         SETTINGS: the experiments at cpu and paper scale
+    run.py              what `rnncourse run ch04` runs
+
+The timings come from `rnncourse.bench`, which `rnncourse bench` runs at full size.
+"""

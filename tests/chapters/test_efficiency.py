@@ -1,0 +1,82 @@
+"""Chapter 4's experiments at toy sizes: batch sizes, variable lengths, truncated BPTT, mixed
+precision, the fused LSTM's checks and the speed measurements the page makes."""
+
+from __future__ import annotations
+
+from torch.testing import assert_close
+
+from rnncourse import bench
+from rnncourse.chapters.ch04_efficiency.batches import run_batch_size_sweep, run_variable_lengths
+from rnncourse.chapters.ch04_efficiency.speed import (
+    run_fused_lstm_checks,
+    run_lstm_speed,
+    run_lstm_speeds,
+    run_scan_speed,
+)
+from rnncourse.chapters.ch04_efficiency.truncated_bptt import (
+    delayed_recall_stream,
+    run_truncated_bptt,
+)
+
+TINY = {"seq_len": 4, "batch_size": 2, "input_size": 3, "hidden_size": 5, "repeats": 1}
+
+
+def test_delayed_recall_stream_targets_are_the_inputs_lag_steps_back() -> None:
+    inputs, targets = delayed_recall_stream(4, 30, lag=3, seed=2)
+    assert_close(targets[:, 3:], inputs[:, :-3])
+
+
+def test_variable_length_experiment_masking_equals_packing() -> None:
+    result = run_variable_lengths(40, batch_size=8, max_length=60, hidden_size=4, epochs=1,
+                                  device="cpu")
+    assert result.loss_difference < 1e-6 and result.gradient_difference < 1e-5
+    padding = result.padding
+    assert padding["pad per batch, bucketed by length"] < padding["pad per batch, random batches"]
+    assert padding["pad per batch, random batches"] <= padding[
+        "pad to the longest in the data set, random batches"]
+    assert all(seconds > 0 for seconds in result.seconds_per_epoch.values())
+
+
+def test_truncated_bptt_experiment_shapes() -> None:
+    result = run_truncated_bptt(lag=2, chunk_length=4, stream_length=16, passes=1,
+                                batch_size=2, hidden_size=4, device="cpu")
+    assert result.updates == {name: n for name, n in zip(result.variants, (4, 4, 16, 1),
+                                                          strict=True)}
+    assert all(0 <= accuracy <= 1 for accuracy in result.accuracy.values())
+
+
+def test_batch_size_sweep_smoke() -> None:
+    sweep = run_batch_size_sweep((4, 16), examples=32, seq_len=5, hidden_size=4,
+                                 evaluations=2, device="cpu")
+    assert sweep.examples_seen[4][-1] == 32 and sweep.examples_seen[16][-1] == 32
+    assert all(sweep.throughput[b] > 0 for b in (4, 16))
+
+
+def test_page_wrapper_leaves_out_compile() -> None:
+    rows = run_lstm_speed(**TINY, device="cpu")
+    assert [row.name for row in rows] == [bench.LSTM_LABELS[v] for v in ("torch", "loop", "fused")]
+
+
+def test_chapter_checks_pass() -> None:
+    checks = run_fused_lstm_checks(seed=0)
+    assert checks["gradcheck_float64"] is True
+    assert checks["output_max_difference"] < 1e-5
+    assert checks["gradient_max_difference"] < 1e-4
+
+
+def test_scan_speed_experiment_reports_every_mode_and_length() -> None:
+    rows = run_scan_speed((16, 64), shapes=((2, 4),), repeats=1, device="cpu")
+    assert list(rows) == [(2, 4)]
+    assert [(row.seq_len, row.name) for row in rows[2, 4]] == [
+        (length, name) for length in (16, 64)
+        for name in ("minGRU loop", "minGRU log-space scan", "minGRU blocked scan")]
+    assert all(row.ratio > 0 and row.cpu_ms >= 0 for row in rows[2, 4])
+    assert all(row.ratio == 1.0 for row in rows[2, 4] if row.name == "minGRU loop")
+
+
+def test_lstm_speeds_run_every_named_size_in_order() -> None:
+    sizes = {"small": (3, 2, 3, 4), "smaller": (2, 1, 2, 2)}
+    speeds = run_lstm_speeds(sizes, variants=("torch", "fused"), repeats=1, device="cpu")
+    assert list(speeds) == ["small", "smaller"]
+    assert [row.name for row in speeds["small"]] == [bench.LSTM_LABELS[v]
+                                                     for v in ("torch", "fused")]

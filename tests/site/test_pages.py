@@ -1,0 +1,102 @@
+"""Every chapter page shows the code it teaches, included from the package (`literalinclude` with
+`:pyobject:`), so the code on the page is the code that runs. Checked without building the site:
+each included file and object exists, found the way Sphinx finds it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from sphinx.pycode import ModuleAnalyzer
+
+ROOT = Path(__file__).resolve().parents[2]
+BOOK = ROOT / "book"
+PAGES = sorted(BOOK.glob("0*.md"))
+INCLUDE = re.compile(r"```\{literalinclude\} (?P<path>\S+)\n(?P<options>(?::[\w-]+:.*\n)*)```")
+
+# What each chapter must show, (file under rnncourse/, object): the mechanisms it teaches.
+TAUGHT = {
+    "01-long-term-memory": [
+        ("models/cells.py", "rnn_step"),  # the RNN step
+        ("models/cells.py", "rnn_step_projected"),
+        ("training/diagnostics.py", "hidden_state_gradient_norms"),  # BPTT gradient norms
+    ],
+    "02-exploding-gradients": [
+        ("training/clipping.py", "clip_gradients_by_norm_"),
+        ("training/clipping.py", "clip_gradients_by_value_"),
+        ("training/loop.py", "training_step"),  # where fit clips
+        ("models/layer_norm_lstm.py", "LayerNormLSTMCell.forward"),  # the LN-LSTM step
+        ("models/normalized_lstm.py", "normalized_lstm_step"),
+    ],
+    "03-lstm-gru": [
+        ("models/cells.py", "lstm_step"),
+        ("models/cells.py", "lstm_step_projected"),
+        ("models/cells.py", "gru_step_projected"),
+    ],
+    "04-efficiency": [
+        ("training/batching.py", "masked_mean"),  # masking
+        ("training/batching.py", "last_valid"),
+        ("training/batching.py", "truncated_bptt_epoch"),  # the loop with its detach
+        ("models/char_lm.py", "detach_state"),
+        ("models/fused_lstm.py", "FusedLSTMFunction.backward"),  # the backward sweep
+        ("models/minimal.py", "log_space_scan"),  # the scan
+    ],
+    "05-curriculum-transfer": [
+        ("training/curriculum_strategies.py", "CurriculumStrategy.sample"),  # the sampler
+        ("training/curriculum_strategies.py", "CurriculumStrategy.distribution"),
+        ("training/transfer.py", "discriminative_parameter_groups"),  # per-layer rates
+        ("chapters/ch05_curriculum_transfer/text_transfer.py", "model_to_fine_tune"),
+        ("chapters/ch05_curriculum_transfer/text_transfer.py", "fine_tune_language_model"),
+    ],
+    "06-language-and-time-series": [
+        ("models/char_lm.py", "CarriedState.forward"),  # the language model's training step
+        ("training/language/train.py", "next_character_loss"),
+        ("training/loop.py", "training_step"),
+        ("training/forecasting/baselines.py", "naive_forecasts"),  # the forecasting baselines
+        ("training/forecasting/baselines.py", "seasonal_naive_forecasts"),
+    ],
+}
+
+
+def inclusions(page: Path) -> list[tuple[Path, dict[str, str]]]:
+    """(included file, options) for every literalinclude of a page."""
+    found = []
+    for match in INCLUDE.finditer(page.read_text()):
+        options = dict(re.findall(r":([\w-]+):\s*(.*)", match.group("options")))
+        found.append(((page.parent / match.group("path")).resolve(), options))
+    return found
+
+
+def test_every_chapter_is_checked() -> None:
+    assert [page.stem for page in PAGES] == sorted(TAUGHT)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.stem)
+def test_inclusions_point_at_objects_that_exist(page: Path) -> None:
+    found = inclusions(page)
+    assert found, f"{page.name} includes no code"
+    for path, options in found:
+        assert path.is_file(), f"{page.name} includes {path}, which does not exist"
+        assert path.is_relative_to(ROOT / "rnncourse"), f"{path} is not the package's code"
+        assert "pyobject" in options, f"{page.name} includes {path.name} without :pyobject:"
+        assert options.get("language") == "python"
+        tags = ModuleAnalyzer.for_file(str(path), "").find_tags()
+        assert options["pyobject"] in tags, (
+            f"{page.name}: {options['pyobject']} is not defined in {path.name}")
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.stem)
+def test_each_page_shows_the_mechanisms_it_teaches(page: Path) -> None:
+    shown = {(str(path.relative_to(ROOT / "rnncourse")), options["pyobject"])
+             for path, options in inclusions(page)}
+    missing = [taught for taught in TAUGHT[page.stem] if taught not in shown]
+    assert not missing, f"{page.name} does not show {missing}"
+
+
+def test_the_inclusion_pattern_reads_a_directive() -> None:
+    text = ("```{literalinclude} ../rnncourse/models/cells.py\n:caption: cells\n"
+            ":language: python\n:pyobject: lstm_step\n```\n")
+    (match,) = INCLUDE.finditer(text)
+    assert match.group("path") == "../rnncourse/models/cells.py"
+    assert ":pyobject: lstm_step" in match.group("options")

@@ -1,0 +1,144 @@
+"""The fused LSTM: its hand-written backward against finite differences and torch.nn.LSTM."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+# The models' parity tests' fixture (autouse): true float32 products on CUDA, no TF32.
+from test_models import full_float32_on_cuda  # noqa: F401 (an autouse fixture)
+from torch import nn
+from torch.testing import assert_close
+
+from rnncourse.models import LSTM, FusedLSTM
+from rnncourse.models.fused_lstm import FusedLSTMFunction, fused_lstm
+
+TOL = {"atol": 1e-5, "rtol": 1e-5}
+
+
+def float64_arguments(seed: int, steps: int = 5, batch: int = 3, inputs: int = 4,
+                      hidden: int = 3, bias: bool = True) -> tuple:
+    generator = torch.Generator().manual_seed(seed)
+
+    def draw(*shape: int) -> torch.Tensor:
+        return torch.randn(*shape, generator=generator, dtype=torch.float64).requires_grad_()
+
+    biases = (draw(4 * hidden), draw(4 * hidden)) if bias else (None, None)
+    return (draw(steps, batch, inputs), draw(batch, hidden), draw(batch, hidden),
+            draw(4 * hidden, inputs), draw(4 * hidden, hidden), *biases)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_gradcheck_float64(bias: bool) -> None:
+    arguments = float64_arguments(seed=1, bias=bias)
+    assert torch.autograd.gradcheck(FusedLSTMFunction.apply, arguments, eps=1e-6, atol=1e-6)
+
+
+def test_gradcheck_one_step_and_long_sequence() -> None:
+    for steps in (1, 12):
+        arguments = float64_arguments(seed=steps, steps=steps, batch=2, hidden=2)
+        assert torch.autograd.gradcheck(FusedLSTMFunction.apply, arguments, eps=1e-6, atol=1e-6)
+
+
+def test_gradient_only_for_what_requires_it() -> None:
+    arguments = list(float64_arguments(seed=3))
+    arguments[0] = arguments[0].detach()  # the sequence needs no gradient
+    output, h_n, c_n = FusedLSTMFunction.apply(*arguments)
+    (output.sum() + h_n.sum() + c_n.sum()).backward()
+    assert arguments[0].grad is None
+    assert all(a.grad is not None for a in arguments[1:])
+
+
+def pair(device: str, **kwargs) -> tuple[nn.LSTM, FusedLSTM]:
+    torch.manual_seed(0)
+    reference = nn.LSTM(4, 6, **kwargs).to(device)
+    fused = FusedLSTM(4, 6, **kwargs).to(device)
+    fused.load_state_dict(reference.state_dict())
+    return reference, fused
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"num_layers": 2}, {"batch_first": True},
+                                    {"bias": False}, {"num_layers": 3, "batch_first": True}])
+def test_matches_torch_lstm_outputs_states_and_gradients(device: str, kwargs: dict) -> None:
+    reference, fused = pair(device, **kwargs)
+    layers = kwargs.get("num_layers", 1)
+    generator = torch.Generator().manual_seed(1)
+    shape = (3, 7, 4) if kwargs.get("batch_first") else (7, 3, 4)
+    results = []
+    for module in (reference, fused):
+        x = torch.randn(*shape, generator=generator).to(device).requires_grad_()
+        h0 = torch.randn(layers, 3, 6, generator=generator).to(device).requires_grad_()
+        c0 = torch.randn(layers, 3, 6, generator=generator).to(device).requires_grad_()
+        generator.manual_seed(1)  # the same draws for the second module
+        output, (h_n, c_n) = module(x, (h0, c0))
+        (output.pow(2).sum() + h_n.sum() + 3 * c_n.sum()).backward()
+        results.append((output, h_n, c_n, x.grad, h0.grad, c0.grad,
+                        *[p.grad for p in module.parameters()]))
+    for theirs, ours in zip(*results, strict=True):
+        assert_close(ours, theirs, **TOL)
+
+
+def test_default_state_and_unbatched_input() -> None:
+    reference, fused = pair("cpu")
+    sequence = torch.randn(9, 4)
+    expected_output, (expected_h, expected_c) = reference(sequence)
+    output, (h_n, c_n) = fused(sequence)
+    assert output.shape == (9, 6) and h_n.shape == (1, 6)
+    assert_close(output, expected_output, **TOL)
+    assert_close((h_n, c_n), (expected_h, expected_c), **TOL)
+
+
+def test_unbatched_layers_with_dropout_match_the_step_by_step_lstm() -> None:
+    """One sequence (L, I) through three layers in training mode: the same dropout masks, the
+    same outputs, states and gradients as rnncourse's LSTM (which FusedLSTM extends)."""
+    torch.manual_seed(0)
+    fused = FusedLSTM(4, 6, num_layers=3, dropout=0.5)
+    reference = LSTM(4, 6, num_layers=3, dropout=0.5)
+    reference.load_state_dict(fused.state_dict())
+    results = []
+    for module in (reference, fused):
+        generator = torch.Generator().manual_seed(1)
+        x = torch.randn(9, 4, generator=generator).requires_grad_()
+        hx = (torch.randn(3, 6, generator=generator), torch.randn(3, 6, generator=generator))
+        torch.manual_seed(2)  # the dropout masks
+        output, (h_n, c_n) = module(x, hx)
+        assert output.shape == (9, 6) and h_n.shape == c_n.shape == (3, 6)
+        (output.pow(2).sum() + h_n.sum() + c_n.sum()).backward()
+        results.append((output, h_n, c_n, x.grad, *[p.grad for p in module.parameters()]))
+    for theirs, ours in zip(*results, strict=True):
+        assert_close(ours, theirs, **TOL)
+
+
+def test_state_dicts_load_both_ways_with_the_same_names() -> None:
+    fused, reference = FusedLSTM(3, 5, num_layers=2), nn.LSTM(3, 5, num_layers=2)
+    assert list(fused.state_dict()) == list(reference.state_dict())
+    reference.load_state_dict(fused.state_dict())
+    fused.load_state_dict(LSTM(3, 5, num_layers=2).state_dict())
+
+
+def test_runs_in_float32_under_autocast() -> None:
+    _, fused = pair("cpu")
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        output, _ = fused(torch.randn(5, 2, 4))
+    assert output.dtype == torch.float32
+
+
+def test_refuses_to_record_states_and_bad_input() -> None:
+    fused = FusedLSTM(4, 6)
+    with pytest.raises(RuntimeError, match="cannot record"), fused.record_hidden_states():
+        fused(torch.randn(5, 2, 4))
+    with pytest.raises(ValueError, match="features"):
+        fused(torch.randn(5, 2, 3))
+    weights = [p.detach() for p in fused.parameters()]
+    with pytest.raises(TypeError, match="tuple"):
+        fused_lstm(torch.randn(5, 2, 4), torch.zeros(2, 6), *weights)
+    with pytest.raises(ValueError, match="state"):
+        fused_lstm(torch.randn(5, 2, 4), (torch.zeros(3, 6), torch.zeros(3, 6)), *weights)
+
+
+def test_double_backward_is_refused() -> None:
+    arguments = float64_arguments(seed=4)
+    output, _, _ = FusedLSTMFunction.apply(*arguments)
+    (gradient,) = torch.autograd.grad(output.sum(), arguments[3], create_graph=True)
+    with pytest.raises(RuntimeError):
+        gradient.sum().backward()
