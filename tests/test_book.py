@@ -12,7 +12,14 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, BuiltSite, build_site, execution_report, write_fixture_site
+from conftest import (
+    ROOT,
+    BuiltSite,
+    build_site,
+    execution_report,
+    execution_rows,
+    write_fixture_site,
+)
 
 # A clean build (every page executed) on a 2-core machine, and a rebuild with nothing changed.
 CLEAN_BUILD_BUDGET_SECONDS = 600
@@ -59,16 +66,8 @@ def test_clean_build_time_is_reported(built_site: BuiltSite, pytestconfig: pytes
 
 
 def report_rows(report: str) -> dict[str, tuple[str, str]]:
-    """{page: (where its outputs came from, status)} from a build's execution report.
-
-    A row reads `  12.3 s  executed   ok      book/01-long-term-memory`.
-    """
-    rows = {}
-    for line in report.splitlines()[1:]:
-        fields = line.split()
-        if len(fields) == 5 and fields[1] == "s":
-            rows[fields[4]] = (fields[2], fields[3])
-    return rows
+    """{page: (where its outputs came from, status)} from a build's execution report."""
+    return {page: (row.source, row.status) for page, row in execution_rows(report).items()}
 
 
 def executed_pages(report: str) -> list[str]:
