@@ -77,12 +77,16 @@ def executed_pages(report: str) -> list[str]:
 
 @pytest.mark.slow
 def test_every_executed_page_reports_its_time(site: BuiltSite) -> None:
+    """Each page executed in a clean build has a row with its wall time and its kernel's CPU
+    time (book/_ext/execution_times.py)."""
     report = execution_report(site.log)
     for page in site.pages():
         source = next(site.source.glob(f"{page}.*"))
         if source.suffix == ".md" and "kernelspec:" in source.read_text():
             assert report_rows(report).get(page) == ("executed", "ok"), (
                 f"{page} should have executed in a clean build:\n{report}")
+            row = execution_rows(report)[page]
+            assert row.wall is not None and row.cpu is not None and row.cpu > 0, report
 
 
 @pytest.mark.slow

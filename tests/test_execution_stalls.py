@@ -27,6 +27,7 @@ from jupyter_client.session import Session
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 import execution_times  # noqa: E402
 import kernel_replies  # noqa: E402
+import kernel_usage  # noqa: E402
 
 # A page may wait this long beyond its kernel's CPU time (start-up, a busy machine); a stall
 # lasts the cell timeout, 300 s.
@@ -84,15 +85,32 @@ def test_the_book_loads_the_fix() -> None:
 
 
 def test_a_page_that_waited_gets_a_line_saying_so() -> None:
-    line = execution_times.wait_warning("book/01-x", wall=330.0, cpu=28.0, idle_share=0.6)
-    assert line.startswith("  ! book/01-x") and "by 302.0 s" in line and "60%" in line
-    assert execution_times.wait_warning("book/01-x", wall=45.0, cpu=30.0, idle_share=0.6) is None
+    line = execution_times.wait_warning("book/01-x", wall=330.0, cpu=28.0, waiting_for_cpu=2.0)
+    assert line.startswith("  ! book/01-x") and "by 302.0 s" in line, line
+    assert "2.0 s for a CPU" in line and "300.0 s for a request" in line, line
+    assert execution_times.wait_warning("book/01-x", wall=45.0, cpu=30.0,
+                                        waiting_for_cpu=None) is None
+
+
+@pytest.mark.skipif(kernel_usage.resource is None, reason="no getrusage on this system")
+def test_the_kernel_watch_counts_a_child_process_cpu_time() -> None:
+    watch = kernel_usage.KernelWatch().start()
+    burn = "import time\nend = time.process_time() + 0.5\nwhile time.process_time() < end: pass"
+    subprocess.run([sys.executable, "-c", burn], check=True)
+    usage = watch.stop()
+    assert 0.5 <= usage.cpu < 5, usage
+    if kernel_usage.run_queue_statistics_available():
+        assert usage.waiting_for_cpu is not None and usage.waiting_for_cpu >= 0, usage
 
 
 # --- the stall, in whole builds -------------------------------------------------------------
 
 WIDGET_OUTPUTS_PAGE = """\
 ---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
 kernelspec:
   display_name: Python 3
   language: python
@@ -131,6 +149,10 @@ area
 """
 PRINTS_PAGE = """\
 ---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
 kernelspec:
   display_name: Python 3
   language: python
