@@ -87,7 +87,9 @@ def test_the_book_loads_the_fix() -> None:
 def test_a_page_that_waited_gets_a_line_saying_so() -> None:
     line = execution_times.wait_warning("book/01-x", wall=330.0, cpu=28.0, waiting_for_cpu=2.0)
     assert line.startswith("  ! book/01-x") and "by 302.0 s" in line, line
-    assert "2.0 s for a CPU" in line and "300.0 s for a request" in line, line
+    assert "2.0 s of it for a CPU" in line and "300.0 s for a request" in line, line
+    busy = execution_times.wait_warning("book/01-x", wall=330.0, cpu=28.0, waiting_for_cpu=310.0)
+    assert "302.0 s of it for a CPU" in busy and "0.0 s for a request" in busy, busy
     assert execution_times.wait_warning("book/01-x", wall=45.0, cpu=30.0,
                                         waiting_for_cpu=None) is None
 

@@ -96,8 +96,10 @@ def wait_warning(docname: str, wall: float, cpu: float, waiting_for_cpu: float |
             f"by {waited:.1f} s (more than {WAIT_WARNING_SECONDS:.0f} s)")
     if waiting_for_cpu is None:
         return line + ": the kernel waited for a CPU (a busy machine) or for a message."
-    return (line + f": the kernel waited {waiting_for_cpu:.1f} s for a CPU (a busy machine) and "
-            f"{waited - waiting_for_cpu:.1f} s for a request, a message or a file.")
+    # Other threads may have run while the main thread waited: its wait can exceed `waited`.
+    for_cpu = min(waiting_for_cpu, waited)
+    return (line + f": the kernel waited {for_cpu:.1f} s of it for a CPU (a busy machine) and "
+            f"{waited - for_cpu:.1f} s for a request, a message or a file.")
 
 
 def print_execution_times(app: Sphinx, exception: Exception | None) -> None:
