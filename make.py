@@ -82,7 +82,11 @@ def install_lab_settings() -> None:
 
 
 def build_book(output_dir: Path | None = None, extra: list[str] | None = None) -> None:
-    """Build the Jupyter Book (executing every page); fail on any warning or cell error."""
+    """Build the Jupyter Book (executing every page); fail on any warning or cell error.
+
+    The build ends with each page's wall and kernel CPU time (book/_ext/execution_times.py); a
+    page that waited over 20 s beyond its CPU time gets a `!` line there, which fails nothing.
+    """
     command = [BIN / "jupyter-book", "build", ROOT, "--warningiserror", "--keep-going"]
     if output_dir is not None:
         command += ["--path-output", output_dir]

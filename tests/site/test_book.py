@@ -3,7 +3,7 @@ rebuild takes executed outputs from the cache. Build times are reported beside t
 (10 minutes clean, 30 s unchanged), not asserted: shared machines are too noisy for timed tests.
 
 The build runs once per test session into a temporary folder (so nothing is served from a
-cache or from stored outputs) and prints each page's execution time (fixtures in conftest.py).
+cache or from stored outputs) and prints each page's execution time (fixtures in website.py).
 """
 
 from __future__ import annotations
@@ -12,7 +12,14 @@ import shutil
 from pathlib import Path
 
 import pytest
-from website import ROOT, BuiltSite, build_site, execution_report, write_fixture_site
+from website import (
+    ROOT,
+    BuiltSite,
+    build_site,
+    execution_report,
+    execution_rows,
+    write_fixture_site,
+)
 
 # A clean build (every page executed) on a 2-core machine, and a rebuild with nothing changed.
 CLEAN_BUILD_BUDGET_SECONDS = 600
@@ -59,16 +66,8 @@ def test_clean_build_time_is_reported(built_site: BuiltSite, pytestconfig: pytes
 
 
 def report_rows(report: str) -> dict[str, tuple[str, str]]:
-    """{page: (where its outputs came from, status)} from a build's execution report.
-
-    A row reads `  12.3 s  executed   ok      book/01-long-term-memory`.
-    """
-    rows = {}
-    for line in report.splitlines()[1:]:
-        fields = line.split()
-        if len(fields) == 5 and fields[1] == "s":
-            rows[fields[4]] = (fields[2], fields[3])
-    return rows
+    """{page: (where its outputs came from, status)} from a build's execution report."""
+    return {page: (row.source, row.status) for page, row in execution_rows(report).items()}
 
 
 def executed_pages(report: str) -> list[str]:
@@ -78,12 +77,16 @@ def executed_pages(report: str) -> list[str]:
 
 @pytest.mark.slow
 def test_every_executed_page_reports_its_time(site: BuiltSite) -> None:
+    """Each page executed in a clean build has a row with its wall time and its kernel's CPU
+    time (book/_ext/execution_times.py)."""
     report = execution_report(site.log)
     for page in site.pages():
         source = next(site.source.glob(f"{page}.*"))
         if source.suffix == ".md" and "kernelspec:" in source.read_text():
             assert report_rows(report).get(page) == ("executed", "ok"), (
                 f"{page} should have executed in a clean build:\n{report}")
+            row = execution_rows(report)[page]
+            assert row.wall is not None and row.cpu is not None and row.cpu > 0, report
 
 
 @pytest.mark.slow

@@ -6,6 +6,7 @@ conftest.py."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -78,9 +79,39 @@ def build_site(source: Path, output: Path, environment: dict[str, str] | None = 
 
 
 def execution_report(log: str) -> str:
-    """The "Page execution times:" table that book/_ext/execution_times.py prints."""
-    times = log[log.find("Page execution times:"):] if "Page execution times:" in log else ""
+    """The "Page execution times" table that book/_ext/execution_times.py prints."""
+    times = log[log.find("Page execution times"):] if "Page execution times" in log else ""
     return times.split("\n\n")[0] if times else "(no executed pages)"
+
+
+@dataclass(frozen=True)
+class ExecutionRow:
+    """One page's row of the execution report."""
+
+    wall: float | None  # seconds
+    cpu: float | None  # the kernel's CPU seconds
+    source: str  # executed, cached or unchanged
+    status: str  # ok, or FAILED (the error)
+
+
+EXECUTION_ROW = re.compile(r"^\s+(?P<wall>\S+)(?: s)?\s+(?P<cpu>\S+)(?: s)?\s+"
+                           r"(?P<source>executed|cached|unchanged)\s+(?P<status>ok|FAILED \(.*\))"
+                           r"\s+(?P<page>\S+)$")
+
+
+def execution_rows(report: str) -> dict[str, ExecutionRow]:
+    """{page: row} from a build's execution report.
+
+    A row reads `    108.2 s    104.0 s  executed   ok      book/01-long-term-memory` (wall time,
+    kernel CPU time, where the outputs came from, status, page); a time may read `n/a`.
+    """
+    rows = {}
+    for line in report.splitlines():
+        if match := EXECUTION_ROW.match(line):
+            wall, cpu = (None if match[key] == "n/a" else float(match[key])
+                         for key in ("wall", "cpu"))
+            rows[match["page"]] = ExecutionRow(wall, cpu, match["source"], match["status"])
+    return rows
 
 
 def build_once(label: str, source: Path, output: Path, pytestconfig: pytest.Config,
