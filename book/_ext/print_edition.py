@@ -9,7 +9,8 @@ builder only, this extension
 - lays the page out for A4 paper (`static/print-edition.css`): each chapter and exercise starts
   on a new page, code wraps instead of being cut, figures are not split, navigation is hidden;
 - adds a note under every widget: in print it shows the state saved when the book was built, and
-  the note says where to run it live (the online page, or the chapter's file in JupyterLab);
+  the note says where to run it live (the chapter online, launched on Binder, or the chapter's
+  file in JupyterLab);
 - prints the result with Chromium, Debian's (`/usr/bin/chromium`) unless `RNNCOURSE_CHROMIUM`
   names another (e.g. Google Chrome on GitHub's runners), driven by Playwright, which downloads
   no browser of its own. The page is served from 127.0.0.1 and every other request is refused,
@@ -105,11 +106,11 @@ def widget_note(app: Sphinx, docname: str) -> nodes.container:
     paragraph = nodes.paragraph()
     paragraph += nodes.strong(text="Interactive widget. ")
     paragraph += nodes.Text("Printed as it was saved when the book was built. To run it live, "
-                            "open the online edition at ")
+                            "open this chapter online at ")
     paragraph += nodes.reference(page, page, refuri=page)
-    paragraph += nodes.Text(", or open ")
+    paragraph += nodes.Text(" and launch it on Binder (the rocket button), or open ")
     paragraph += nodes.literal(text=source)
-    paragraph += nodes.Text(" in JupyterLab (see the set-up in the introduction).")
+    paragraph += nodes.Text(" in JupyterLab (see Set-up in the introduction).")
     return nodes.container("", paragraph, classes=["print-widget-note"])
 
 
@@ -176,8 +177,9 @@ def front_matter(app: Sphinx) -> str:
         f'<p class="print-author">{html.escape(config.author)}</p>'
         f'<p class="print-edition">Printed edition, rnncourse {package_version()}, '
         f'{build_date():%d %B %Y}</p>'
-        f'<p class="print-online">Online, with interactive widgets and the exercises to run: '
-        f'<a href="{html.escape(url)}">{html.escape(url)}</a></p>'
+        f'<p class="print-online">Online at <a href="{html.escape(url)}">{html.escape(url)}</a>,'
+        ' where every chapter and exercise can be launched on Binder to run its code and '
+        'widgets</p>'
         f'<p class="print-licence">&copy; {html.escape(config.copyright)}. Code under the MIT '
         'licence; text and figures under CC BY 4.0.</p>'
         '</section>')
