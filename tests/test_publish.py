@@ -374,6 +374,11 @@ def test_an_exercise_opens_with_the_bundled_package(bundle: Bundle, tmp_path: Pa
     assert Path(loaded["rnncourse"]).is_relative_to(site_packages), (
         f"the exercises imported rnncourse from {loaded['rnncourse']}, not the bundled wheel")
     assert "torch" in opened.stdout
+    # The bundle is a course folder for the students' commands.
+    listed = subprocess.run([environment / "bin" / "rnncourse", "exercises", "list"],
+                            cwd=bundle.unpacked, capture_output=True, text=True)
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    assert all(exercise_id in listed.stdout for exercise_id in BUNDLED_EXERCISES), listed.stdout
 
 
 def test_bundle_needs_the_built_site_and_pdf_and_regenerates_nothing_without(

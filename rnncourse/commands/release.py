@@ -12,6 +12,7 @@ The bundle is one versioned zip archive, `rnncourse-VERSION.zip`, with a checksu
       wheels/rnncourse-VERSION-py3-none-any.whl   the course package the notebooks import
       constraints.txt        the exact versions of everything it needs
       requirements.txt       `pip install -r requirements.txt`: that package, at those versions
+      nbgrader_config.py     makes the folder a course: `rnncourse exercises list|start|check`
 
 The website and the PDF are built beforehand (`python3 make.py book`, `python3 make.py pdf`);
 the wheel is built here, from the course folder's own source.
@@ -148,8 +149,9 @@ python3 -m venv .venv
 
 For a smaller download on a machine with no GPU, add
 `--extra-index-url https://download.pytorch.org/whl/cpu` to the `pip install` line (PyTorch's
-CPU build). Run each notebook's set-up cell first; `rnncourse exercises check NOTEBOOK` runs a
-notebook's visible tests.
+CPU build). Run each notebook's set-up cell first. From this folder, `.venv/bin/rnncourse
+exercises list` lists the exercises, `rnncourse exercises start ID --dir DIR` copies one into a
+working folder, and `rnncourse exercises check NOTEBOOK` runs a notebook's visible tests.
 
 Check that the archive arrived intact with `sha256sum -c rnncourse-{version}.zip.sha256`.
 """
@@ -189,6 +191,9 @@ def write_bundle(root: Path, site: Path, pdf: Path, exercises: list[Path], out: 
             "rnncourse.pdf": pdf,
             f"wheels/{wheel.name}": wheel,
             "constraints.txt": root / "constraints.txt",
+            # Makes the folder a course root: `rnncourse exercises list | start | check` work in
+            # it, and `check` runs the released test cells, not whatever a student edited.
+            "nbgrader_config.py": root / "nbgrader_config.py",
             "requirements.txt": f"-c constraints.txt\n./wheels/{wheel.name}[run]\n",
         }
         for file in files:
