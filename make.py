@@ -2,6 +2,8 @@
 
     python3 make.py book    # build the website into _build/html, executing every page
     python3 make.py test    # run the whole test suite (extra arguments go to pytest)
+    python3 make.py pdf     # print the book to _build/pdf/rnncourse.pdf (after `book`: no page
+                            # runs again)
 
 Each job first creates or updates a project-local virtual environment in .venv with the
 versions pinned in constraints.txt. Only the standard library is used here, so a fresh machine
@@ -14,6 +16,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -95,6 +98,24 @@ def build_book(output_dir: Path | None = None, extra: list[str] | None = None) -
     print(f"\nThe website is in {html.parent}; open {html} in a browser.")
 
 
+def build_pdf(extra: list[str] | None = None) -> None:
+    """Print the book to _build/pdf/rnncourse.pdf (book/_ext/print_edition.py).
+
+    The one-page build (`--builder singlehtml`) takes every page's outputs from the website's
+    execution cache, so after `make.py book` no page runs again; Chromium then prints it. Extra
+    arguments go to jupyter-book (e.g. `--path-output DIR`, where a website was built before).
+    """
+    extra = list(extra or [])
+    command = [BIN / "jupyter-book", "build", ROOT, "--builder", "singlehtml",
+               "--warningiserror", "--keep-going"]
+    started = time.perf_counter()
+    run(command + extra, cwd=ROOT)
+    output = Path(extra[extra.index("--path-output") + 1]) if "--path-output" in extra else ROOT
+    pdf = output.resolve() / "_build" / "pdf" / "rnncourse.pdf"
+    print(f"\nThe PDF edition is {pdf} ({pdf.stat().st_size / 2**20:.1f} MiB), "
+          f"built in {time.perf_counter() - started:.0f} s.")
+
+
 def run_tests(pytest_arguments: list[str]) -> None:
     run([PYTHON, "-m", "pytest", *pytest_arguments], cwd=ROOT)
 
@@ -102,6 +123,7 @@ def run_tests(pytest_arguments: list[str]) -> None:
 def main(arguments: list[str]) -> None:
     jobs = {"book": "build the website into _build/html",
             "test": "run the whole test suite (extra arguments go to pytest)",
+            "pdf": "print the book to _build/pdf/rnncourse.pdf",
             "setup": "only create or update .venv"}
     if not arguments or arguments[0] not in jobs:
         print(__doc__)
@@ -114,6 +136,8 @@ def main(arguments: list[str]) -> None:
         build_book(extra=rest)
     elif job == "test":
         run_tests(rest)
+    elif job == "pdf":
+        build_pdf(rest)
 
 
 if __name__ == "__main__":
