@@ -27,7 +27,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from bs4 import BeautifulSoup
-from conftest import ROOT, BuiltSite, ensure_chromium
+from website import ROOT, BuiltSite, ensure_chromium
 
 from rnncourse.commands.release import check_no_solutions
 
