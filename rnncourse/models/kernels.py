@@ -23,6 +23,7 @@ import functools
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import Tensor
@@ -93,7 +94,9 @@ def _first_line(error: BaseException) -> str:
 
 
 class ElementwiseKernel:
-    """`function`, run eagerly or compiled once by `torch.compile` (`fullgraph=True`).
+    """`function`, run eagerly or compiled once by `torch.compile` (`fullgraph=True`, and
+    `dynamic`: None compiles for the first shapes seen and again, shape-generic, for others;
+    True compiles shape-generic code at once).
 
     The first compiled call compiles (seconds to a minute on a CPU: inductor writes C++ and gcc or
     clang builds it). If compiling fails, for want of a C++ compiler, Triton or support for this
@@ -101,18 +104,32 @@ class ElementwiseKernel:
     `failure` says why, and a warning says it once.
     """
 
-    def __init__(self, function: Callable) -> None:
+    # Set by a profiler (`rnncourse.bench.profile`): called as observer(kernel, run) for every
+    # compiled call, whose work no dispatch mode sees, so that it can time `run()` whole.
+    observer: ClassVar[Callable[[ElementwiseKernel, Callable], object] | None] = None
+
+    def __init__(self, function: Callable, *, dynamic: bool | None = None) -> None:
         self.function = function
+        self.dynamic = dynamic
         self.compiled_function: Callable | None = None
         self.failure: str | None = None
         functools.update_wrapper(self, function)
 
-    def __call__(self, *args: Tensor, compiled: bool = False):
+    def __call__(self, *args: Tensor | bool, compiled: bool = False):
         if not compiled or self.failure is not None:
             return self.function(*args)
+        if ElementwiseKernel.observer is not None:
+            return ElementwiseKernel.observer(self, lambda: self._compiled_call(args))
+        return self._compiled_call(args)
+
+    def _compiled_call(self, args: tuple):
+        # The kernels run inside autograd Functions, without autograd: detached arguments keep
+        # torch.compile from compiling again for every change of requires_grad.
+        args = tuple(arg.detach() if isinstance(arg, Tensor) else arg for arg in args)
         try:
             if self.compiled_function is None:
-                self.compiled_function = torch.compile(self.function, fullgraph=True)
+                self.compiled_function = torch.compile(self.function, fullgraph=True,
+                                                       dynamic=self.dynamic)
             return self.compiled_function(*args)
         except Exception as error:  # no compiler here: the same function, eagerly
             result = self.function(*args)  # an error in the arguments is raised here, as usual
@@ -120,6 +137,10 @@ class ElementwiseKernel:
             warnings.warn(f"torch.compile failed, running {self.function.__name__} eagerly: "
                           f"{self.failure}", RuntimeWarning, stacklevel=2)
             return result
+
+    def reset(self) -> None:
+        """Forget the compiled function and any failure: the next compiled call compiles again."""
+        self.compiled_function, self.failure = None, None
 
 
 @dataclass(frozen=True)
