@@ -11,20 +11,24 @@ call that cannot be split):
 * **framework overhead**: the rest of a clean run's time, spent outside the operations: Python,
   the dispatcher, autograd's bookkeeping, views and allocation.
 
-How: the total is the best of `repeats` clean runs (the variants in turn, round after round);
-the time inside each operation is measured in further runs under a dispatch mode that reads the
-process's CPU clock around every operation (`time.process_time_ns`), and the least of those
-runs is kept for each category. The CPU clock counts only this process's work, so the breakdown
-holds on a machine shared with other work. The mode's own cost falls outside the operations it
-times, and the clean total does not include it. A compiled kernel's call is timed whole,
-including its few microseconds of Python wrapper.
+How: the total is the best of `repeats` clean runs by CPU time (the variants in turn, round after
+round). The time inside each operation comes from further runs under `torch.profiler` (each
+operation's own time, without the operations it calls), scaled by the run's CPU time over its
+wall time, so that time the process spent waiting for the processor on a machine shared with
+other work is not counted; the least of those runs is kept for each category. A compiled
+kernel's call is one profiler range (its Python wrapper and guard checks, a few microseconds,
+are overhead). The profiler adds about a microsecond to every operation, which falls mostly
+on the small element-wise ones.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import os
+import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -63,7 +67,8 @@ NO_ARITHMETIC = frozenset({
 
 @dataclass
 class TimeBreakdown:
-    """One variant's forward + backward time, split (milliseconds of CPU time)."""
+    """One variant's forward + backward time, split (milliseconds of CPU time). `operations`:
+    the operations that compute or move data (kernels run), per forward + backward pass."""
 
     variant: str
     name: str
@@ -109,32 +114,90 @@ class LSTMProfile:
         raise KeyError(f"{variant!r} was not profiled; profiled: {[r.variant for r in self.rows]}")
 
 
-class _OperationClock(TorchDispatchMode):
-    """CPU time inside each operation, by category; compiled kernels are timed whole."""
+COMPILED_RANGE = "rnncourse: compiled element-wise kernel"
+# Profiler ranges around a compiled call that are its wrapper, not its work.
+COMPILED_WRAPPERS = ("Torch-Compiled Region", "TorchDynamo Cache Lookup")
+
+
+def _category(key: str) -> str:
+    """The category of a profiler event: matmul, fused, elementwise or overhead."""
+    if key == COMPILED_RANGE or key.startswith("## Call CompiledFxGraph"):
+        return "elementwise"
+    if key.startswith(COMPILED_WRAPPERS) or "::" not in key:
+        return "overhead"  # Python-level ranges: autograd Functions, wrappers
+    name = key.split("::")[-1]
+    if name in MATMUL_OPERATIONS:
+        return "matmul"
+    if name in FUSED_OPERATIONS:
+        return "fused"
+    return "overhead" if name in NO_ARITHMETIC else "elementwise"
+
+
+def _observe_compiled(kernel: ElementwiseKernel, run: Callable) -> object:
+    with torch.profiler.record_function(COMPILED_RANGE):
+        return run()
+
+
+class _OperationCounter(TorchDispatchMode):
+    """Counts the operations that compute or move data, as dispatched (after autograd and
+    decompositions, so each is one kernel), and compiled kernel calls."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.nanoseconds = {"matmul": 0, "elementwise": 0, "fused": 0, "none": 0}
-        self.operations = 0
+        self.count = 0
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        name = func._schema.name.split("::")[-1]
-        start = time.process_time_ns()
-        result = func(*args, **(kwargs or {}))
-        elapsed = time.process_time_ns() - start
-        category = ("matmul" if name in MATMUL_OPERATIONS else "fused" if name in FUSED_OPERATIONS
-                    else "none" if name in NO_ARITHMETIC else "elementwise")
-        self.nanoseconds[category] += elapsed
-        self.operations += 1
-        return result
+        self.count += func._schema.name.split("::")[-1] not in NO_ARITHMETIC
+        return func(*args, **(kwargs or {}))
 
     def observe_compiled(self, kernel: ElementwiseKernel, run: Callable) -> object:
+        self.count += 1
         with _disable_current_modes():
-            start = time.process_time_ns()
-            result = run()
-            self.nanoseconds["elementwise"] += time.process_time_ns() - start
-        self.operations += 1
-        return result
+            return run()
+
+
+def _count_operations(run: Callable[[], object]) -> int:
+    counter = _OperationCounter()
+    ElementwiseKernel.observer = counter.observe_compiled
+    try:
+        with counter:
+            run()
+    finally:
+        ElementwiseKernel.observer = None
+    return counter.count
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """The process's stderr (file descriptor 2) sent to /dev/null: the profiler's C++ library
+    writes a line there when it starts and when it stops."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _time_inside_operations(run: Callable[[], object]) -> dict[str, float]:
+    """CPU-time milliseconds inside the operations of `run()`, by category."""
+    ElementwiseKernel.observer = _observe_compiled
+    try:
+        with _quiet_stderr(), torch.profiler.profile(
+            activities=[torch.profiler.ProfilerActivity.CPU]
+        ) as prof:
+            wall, cpu = time.perf_counter(), time.process_time()
+            run()
+            share = min(1.0, (time.process_time() - cpu) / (time.perf_counter() - wall))
+    finally:
+        ElementwiseKernel.observer = None
+    milliseconds = {"matmul": 0.0, "elementwise": 0.0, "fused": 0.0, "overhead": 0.0}
+    for event in prof.key_averages():
+        milliseconds[_category(event.key)] += event.self_cpu_time_total / 1e3 * share
+    return milliseconds
 
 
 def _variants(reference: nn.LSTM, variants: Sequence[str]) -> dict[str, tuple[nn.Module, str]]:
@@ -164,12 +227,28 @@ def profile_lstm(
     *,
     variants: Sequence[str] = PROFILE_VARIANTS,
     repeats: int = 5,
+    threads: int | None = 1,
     device: torch.device | str | None = None,
     seed: int = 0,
 ) -> LSTMProfile:
     """Forward + backward of one LSTM layer in each variant, its CPU time split into matrix
     products, element-wise work and framework overhead (see the module docstring). CPU only:
-    on a GPU the work runs asynchronously, where `torch.profiler` measures kernels instead."""
+    on a GPU the work runs asynchronously, where `torch.profiler` measures kernels instead.
+    `threads`: torch's CPU threads while profiling (restored afterwards; None leaves them): with
+    one, CPU time is the time of the work, not the sum over threads waiting for each other."""
+    previous_threads = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        return _profile(seq_len, batch_size, input_size, hidden_size, variants, repeats, device,
+                        seed)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _profile(seq_len: int, batch_size: int, input_size: int, hidden_size: int,
+             variants: Sequence[str], repeats: int, device: torch.device | str | None,
+             seed: int) -> LSTMProfile:
     device = resolve_device(device)
     if device.type != "cpu":
         raise ValueError(f"profile_lstm measures CPU time and runs on the CPU; got device={device}")
@@ -186,23 +265,13 @@ def profile_lstm(
     flops = lstm_flops(seq_len, batch_size, input_size, hidden_size)
     rows = []
     for variant, run in runs.items():
-        clocks = []
-        for _ in range(max(1, repeats // 2)):
-            clock = _OperationClock()
-            ElementwiseKernel.observer = clock.observe_compiled
-            try:
-                with clock:
-                    run()
-            finally:
-                ElementwiseKernel.observer = None
-            clocks.append(clock)
-        least = {key: min(clock.nanoseconds[key] for clock in clocks) / 1e6
-                 for key in clocks[0].nanoseconds}
+        measured = [_time_inside_operations(run) for _ in range(max(2, repeats // 2))]
+        least = {key: min(times[key] for times in measured) for key in measured[0]}
         total = totals[variant].cpu_ms
         inside = least["matmul"] + least["elementwise"] + least["fused"]
         rows.append(TimeBreakdown(
             variant, modules[variant][1], total, least["matmul"], least["elementwise"],
-            max(0.0, total - inside), least["fused"], clocks[0].operations, flops,
+            max(0.0, total - inside), least["fused"], _count_operations(run), flops,
         ))
     gemm = gemm_rates(seq_len, batch_size, input_size, hidden_size, device=device, timer="cpu")
     date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
