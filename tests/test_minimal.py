@@ -8,7 +8,7 @@ from torch.testing import assert_close
 
 from rnncourse.experiments.efficiency import run_scan_speed
 from rnncourse.models import MinGRU, MinLSTM
-from rnncourse.models.chunked_scan import chunk_summaries, chunk_sweep, linear_scan
+from rnncourse.models.chunked_scan import chunk_summaries, chunk_sweep, gradient_summaries
 from rnncourse.models.minimal import (
     MODES,
     blocked_scan,
@@ -190,24 +190,21 @@ def test_chunked_scan_is_stable_where_products_underflow() -> None:
     assert_close(ours, linear_recurrence_loop(a, b), atol=1e-6, rtol=1e-5)
 
 
-def test_reverse_linear_scan_runs_the_recurrence_backwards() -> None:
-    a, b = draw(50, 3, seed=1, dtype=torch.float64), draw(50, 3, seed=2, dtype=torch.float64)
-    expected = linear_recurrence_loop(a.flip(0), b.flip(0)).flip(0)  # h_t = a_t h_{t+1} + b_t
-    assert_close(linear_scan(a, b, reverse=True, chunk_length=4), expected)
-
-
 def test_chunk_kernels_are_the_recurrence_within_each_chunk() -> None:
     a, b = draw(5, 4, 3, seed=3), draw(5, 4, 3, seed=4)  # 5 chunks of 4 steps, width 3
     entering = draw(5, 3, seed=5)
-    swept = chunk_sweep(a, b, entering, False)
+    swept = chunk_sweep(a, b, entering)
+    local, product = chunk_summaries(a, b)
+    mu, gradient_product = gradient_summaries(a, b)
     for chunk in range(5):
-        expected = linear_recurrence_loop(a[chunk], b[chunk], entering[chunk])
-        assert_close(swept[chunk], expected)
-        local, product = chunk_summaries(a, b, False)
+        assert_close(swept[chunk], linear_recurrence_loop(a[chunk], b[chunk], entering[chunk]))
         assert_close(local[chunk], linear_recurrence_loop(a[chunk], b[chunk])[-1])
         assert_close(product[chunk], a[chunk].prod(0))
-    local, product = chunk_summaries(a, b, True)
-    assert_close(local[0], linear_recurrence_loop(a[0].flip(0), b[0].flip(0))[-1])
+        # μ_1 from μ_{C+1} = 0: the recurrence μ_c = a_c (g_c + μ_{c+1}) backwards in time.
+        reversed_a = a[chunk].flip(0)
+        expected = linear_recurrence_loop(reversed_a, reversed_a * b[chunk].flip(0))[-1]
+        assert_close(mu[chunk], expected)
+    assert_close(gradient_product, product)
 
 
 def test_compiled_chunk_kernels_match_the_loop(device: str) -> None:

@@ -28,7 +28,7 @@ from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 from rnncourse.checks import check_positive_int
-from rnncourse.models.chunked_scan import check_recurrence_arguments, linear_scan
+from rnncourse.models.chunked_scan import check_recurrence_arguments, linear_scan_backward
 
 __all__ = [
     "BlockedScanFunction",
@@ -145,7 +145,8 @@ def blocked_scan(
 class LogSpaceScanFunction(torch.autograd.Function):
     """`log_space_scan`'s forward in log space, its backward written out in linear space.
 
-    With λ_t = ∂L/∂h_t through every later step (the reverse scan λ_t = g_t + a_{t+1} λ_{t+1}):
+    With λ_t = ∂L/∂h_t through every later step (the reverse scan λ_t = g_t + a_{t+1} λ_{t+1},
+    `linear_scan_backward`):
 
         ∂L/∂log b_t = λ_t ⊙ b_t,   ∂L/∂log a_t = λ_t ⊙ a_t ⊙ h_{t-1},   ∂L/∂log h_0 = a_1 λ_1 h_0.
     """
@@ -169,16 +170,18 @@ class LogSpaceScanFunction(torch.autograd.Function):
     def backward(ctx, grad_states):  # noqa: D102
         log_coefficients, log_values, log_initial, states = ctx.saved_tensors
         steps = states.shape[0]
-        a = log_coefficients.exp().reshape(steps, -1)
-        next_a = torch.cat((a[1:], torch.zeros_like(a[:1])))  # a_{t+1}; λ_{T+1} = 0
-        total = linear_scan(next_a, grad_states.reshape(steps, -1).contiguous(),
-                            reverse=True).view_as(states)  # λ_t
-        previous = torch.empty_like(states)  # h_{t-1}
-        previous[1:] = states[:-1]
-        previous[0] = 0 if log_initial is None else log_initial.exp()
-        grad_log_values = total * log_values.exp()
-        grad_log_coefficients = total * a.view_as(states) * previous
-        grad_log_initial = None if log_initial is None else grad_log_coefficients[0].clone()
+
+        def flat(tensor: Tensor) -> Tensor:
+            return tensor.reshape(steps, -1).contiguous()
+
+        initial = None if log_initial is None else log_initial.exp().reshape(-1)
+        grad_a, grad_b, grad_initial = linear_scan_backward(
+            flat(log_coefficients.exp()), flat(grad_states), flat(states), initial)
+        # The chain rule through the exponentials: ∂L/∂log x = x ⊙ ∂L/∂x.
+        grad_log_coefficients = grad_a.view_as(states) * log_coefficients.exp()
+        grad_log_values = grad_b.view_as(states) * log_values.exp()
+        grad_log_initial = (None if log_initial is None
+                            else grad_initial.view_as(log_initial) * log_initial.exp())
         return grad_log_coefficients, grad_log_values, grad_log_initial
 
 
