@@ -93,7 +93,12 @@ class TimeBreakdown:
 
 @dataclass
 class LSTMProfile:
-    """The breakdowns of every variant at one size, with the machine's GEMM rates."""
+    """The breakdowns of every variant at one size, with the machine's GEMM rates.
+
+    `cpu_share`: the least share of the processor the profiled runs had (CPU time over wall
+    time). Near 1 the split is reliable; well below (a machine busy with other work), the
+    profiler's wall-clock times are scaled by a share that was not even over the run.
+    """
 
     seq_len: int
     batch_size: int
@@ -105,6 +110,7 @@ class LSTMProfile:
     torch_version: str = field(default_factory=lambda: torch.__version__)
     threads: int = field(default_factory=torch.get_num_threads)
     date: str = ""
+    cpu_share: float = 1.0
 
     def row(self, variant: str) -> TimeBreakdown:
         """The breakdown of `variant` (a KeyError naming the variants measured otherwise)."""
@@ -182,8 +188,9 @@ def _quiet_stderr() -> Iterator[None]:
         os.close(saved)
 
 
-def _time_inside_operations(run: Callable[[], object]) -> dict[str, float]:
-    """CPU-time milliseconds inside the operations of `run()`, by category."""
+def _time_inside_operations(run: Callable[[], object]) -> tuple[dict[str, float], float]:
+    """(CPU-time milliseconds inside the operations of `run()` by category, the run's CPU
+    time over its wall time)."""
     ElementwiseKernel.observer = _observe_compiled
     try:
         with _quiet_stderr(), torch.profiler.profile(
@@ -197,7 +204,7 @@ def _time_inside_operations(run: Callable[[], object]) -> dict[str, float]:
     milliseconds = {"matmul": 0.0, "elementwise": 0.0, "fused": 0.0, "overhead": 0.0}
     for event in prof.key_averages():
         milliseconds[_category(event.key)] += event.self_cpu_time_total / 1e3 * share
-    return milliseconds
+    return milliseconds, share
 
 
 def _variants(reference: nn.LSTM, variants: Sequence[str]) -> dict[str, tuple[nn.Module, str]]:
@@ -263,10 +270,11 @@ def _profile(seq_len: int, batch_size: int, input_size: int, hidden_size: int,
             for variant, (module, _) in modules.items()}
     totals = time_interleaved(runs, repeats=repeats, warmup=1, timer="cpu")
     flops = lstm_flops(seq_len, batch_size, input_size, hidden_size)
-    rows = []
+    rows, shares = [], []
     for variant, run in runs.items():
         measured = [_time_inside_operations(run) for _ in range(max(2, repeats // 2))]
-        least = {key: min(times[key] for times in measured) for key in measured[0]}
+        least = {key: min(times[key] for times, _ in measured) for key in measured[0][0]}
+        shares += [share for _, share in measured]
         total = totals[variant].cpu_ms
         inside = least["matmul"] + least["elementwise"] + least["fused"]
         rows.append(TimeBreakdown(
@@ -276,7 +284,7 @@ def _profile(seq_len: int, batch_size: int, input_size: int, hidden_size: int,
     gemm = gemm_rates(seq_len, batch_size, input_size, hidden_size, device=device, timer="cpu")
     date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return LSTMProfile(seq_len, batch_size, input_size, hidden_size, rows, gemm,
-                       device_name(device), date=date)
+                       device_name(device), date=date, cpu_share=min(shares))
 
 
 def _difference(label: str, before_ms: float, after_ms: float) -> str:
@@ -313,4 +321,7 @@ def describe_savings(profile: LSTMProfile) -> list[str]:
             sentence += (f", and takes {fastest.total_ms / torch_row.total_ms:.2f} × the time of "
                          f"torch.nn.LSTM ({torch_row.total_ms:.0f} ms)")
         sentences.append(sentence + ".")
+    if profile.cpu_share < 0.8:
+        sentences.append(f"The machine was busy: the profiled runs had as little as "
+                         f"{profile.cpu_share:.0%} of a processor, so the split is approximate.")
     return sentences

@@ -68,24 +68,23 @@ def _recurrence(mode: str) -> Callable:
     return lambda a, b: chunked_scan(a, b, compiled=mode == "chunked_scan_compiled")
 
 
-def _speedups(section: str, timings: dict, sizes: dict, device: torch.device,
-              modes: Sequence[str], notes: dict | None = None) -> list[BenchRow]:
-    loop_ms = timings["sequential"].ms
-    return [BenchRow(section, SCAN_LABELS[mode], str(device), **sizes,
-                     wall_ms=timings[mode].wall_ms, cpu_ms=timings[mode].cpu_ms,
-                     ratio=loop_ms / timings[mode].ms, note=(notes or {}).get(mode, ""))
-            for mode in modes]
-
-
-def _first_calls(runs: dict[str, Callable]) -> dict[str, str]:
-    """Call each compiled variant once (it compiles), and note how long that took."""
+def _time_modes(section: str, runs: dict[str, Callable[[], None]], sizes: dict,
+                device: torch.device, modes: Sequence[str], repeats: int, warmup: int,
+                timer: str) -> list[BenchRow]:
+    """Time `runs` in turn (a compiled mode's first call apart, in its note); a row per mode
+    with the loop's time over its time."""
     notes = {}
     for mode, run in runs.items():
-        if mode.endswith("_compiled"):
+        if mode.endswith("_compiled"):  # the first call compiles
             start = time.perf_counter()
             run()
             notes[mode] = f"compile + first call {time.perf_counter() - start:.1f} s"
-    return notes
+    timings = time_interleaved(runs, device=device, repeats=repeats, warmup=warmup, timer=timer)
+    loop_ms = timings["sequential"].ms
+    return [BenchRow(section, SCAN_LABELS[mode], str(device), **sizes,
+                     wall_ms=timings[mode].wall_ms, cpu_ms=timings[mode].cpu_ms,
+                     ratio=loop_ms / timings[mode].ms, note=notes.get(mode, ""))
+            for mode in modes]
 
 
 def bench_recurrence(
@@ -122,12 +121,9 @@ def bench_recurrence(
                 torch.autograd.grad(solve(a, b), (a, b), grad)
 
             runs[mode] = run
-        notes = _first_calls(runs)
-        timings = time_interleaved(runs, device=device, repeats=repeats, warmup=warmup,
-                                   timer=timer)
         sizes = {"seq_len": seq_len, "batch_size": batch_size, "input_size": hidden_size,
                  "hidden_size": hidden_size}
-        rows += _speedups("recurrence", timings, sizes, device, modes, notes)
+        rows += _time_modes("recurrence", runs, sizes, device, modes, repeats, warmup, timer)
     return rows
 
 
@@ -168,12 +164,9 @@ def bench_min_gru(
                 layer(inputs, mode=mode)[0].sum().backward()
 
             runs[mode] = run
-        notes = _first_calls(runs)
-        timings = time_interleaved(runs, device=device, repeats=repeats, warmup=warmup,
-                                   timer=timer)
         sizes = {"seq_len": seq_len, "batch_size": batch_size, "input_size": hidden_size,
                  "hidden_size": hidden_size}
-        rows += _speedups("min_gru", timings, sizes, device, modes, notes)
+        rows += _time_modes("min_gru", runs, sizes, device, modes, repeats, warmup, timer)
     return rows
 
 
