@@ -96,6 +96,8 @@ def test_speed_up_sweeps_and_their_crossover() -> None:
     assert synthetic.crossover("scan") == pytest.approx(512 * 16 ** 0.5)
     never = bench.ScanSweep("width", [32, 512], {"scan": [20.0, 4.0]}, [1.0] * 2, "layer")
     assert never.crossover("scan") is None
+    rising = bench.ScanSweep("seq_len", [64, 256], {"scan": [0.5, 2.0]}, [1.0] * 2, "layer")
+    assert rising.crossover("scan") == pytest.approx(128)
     with pytest.raises(ValueError, match="level"):
         bench.scan_speedup_by_length((8,), level="model")
 

@@ -188,14 +188,17 @@ class ScanSweep:
     timer: str = "cpu"
 
     def crossover(self, mode: str) -> float | None:
-        """The first point on the axis where `mode` is no faster than the loop (speed-up ≤ 1),
-        interpolated on a log scale between the measured points; None if it never is."""
+        """Where `mode`'s speed-up over the loop crosses 1 (the scan starts or stops winning),
+        interpolated on log scales between the two measured points around it; None if it is on
+        one side of 1 at every point."""
         points = list(zip(self.values, self.speedup[mode], strict=True))
         for (left, left_ratio), (right, right_ratio) in zip(points, points[1:], strict=False):
-            if left_ratio > 1 >= right_ratio:
+            if left_ratio == 1:
+                return float(left)
+            if (left_ratio - 1) * (right_ratio - 1) <= 0:
                 fraction = math.log(left_ratio) / (math.log(left_ratio) - math.log(right_ratio))
                 return float(left * (right / left) ** fraction)
-        return float(points[0][0]) if points and points[0][1] <= 1 else None
+        return None
 
 
 def _sweep(level: str, axis: str, points: list[tuple[int, int, int]], modes: Sequence[str],
