@@ -296,9 +296,12 @@ def test_the_course_configuration_grades_with_the_guard() -> None:
     from traitlets.config.loader import PyFileConfigLoader
 
     from rnncourse.grading.execution import AUTOGRADE_PREPROCESSORS
+    from rnncourse.grading.preprocessors import FEEDBACK_PREPROCESSORS, SANITIZE_PREPROCESSORS
 
     config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
     assert list(config.Autograde.autograde_preprocessors) == AUTOGRADE_PREPROCESSORS
+    assert list(config.Autograde.sanitize_preprocessors) == SANITIZE_PREPROCESSORS
+    assert list(config.GenerateFeedback.preprocessors) == FEEDBACK_PREPROCESSORS
 
 
 def test_grade_options_are_checked() -> None:

@@ -36,6 +36,10 @@ What it does:
 - `finish(token)`, appended to each test cell: checks that nothing above changed while the
   tests ran (raising `TamperingError`, which scores 0) and prints the token that proves the cell
   ran to its end;
+- `protect(names, setup)`, run after each locked cell: the functions and classes it defined
+  (and, for a set-up cell, every name it bound) are the tests' from then on: like the imports,
+  student globals that rebind those names are set aside before each locked cell, and a
+  function's code and defaults or a class's methods changed by notebook code are put back;
 - `after()`: gives the hidden student globals back.
 
 This raises the bar; it is not a sandbox. Code that knows this guard can still find its state in
@@ -236,6 +240,9 @@ class Guard:
             except Exception:
                 continue
         self.hidden: dict[str, object] = {}
+        self.shadowing: set[str] = set()  # student globals named like builtins, set aside
+        self.locked_names: dict[str, object] = {}  # what locked cells defined (`protect`)
+        self.functions: dict[int, tuple] = {}  # their functions: code, defaults, kwdefaults
         self.system = {key: getattr(sys, key) for key in ("stdout", "stderr", "displayhook",
                                                           "excepthook")}
         self.trace, self.profile = sys.gettrace(), sys.getprofile()
@@ -475,19 +482,52 @@ class Guard:
             sys.setprofile(self.profile)
         return changed
 
+    def protect(self, names: list[str], setup: bool) -> None:
+        """After a locked cell: what it defined is the tests' from now on (module docstring)."""
+        namespace = self.user_ns
+        for name in names:
+            value = namespace.get(name, _MISSING)
+            notebook_code = self._from_notebook(value) and isinstance(
+                value, types.FunctionType | type)
+            if value is _MISSING or not (setup or notebook_code):
+                self.locked_names.pop(name, None)
+                continue
+            self.locked_names[name] = value
+            if isinstance(value, types.FunctionType) and notebook_code:
+                self.functions[id(value)] = (value, value.__code__, value.__defaults__,
+                                             value.__kwdefaults__)
+            elif isinstance(value, type) and notebook_code and all(
+                    cls is not value for cls, _ in self.classes):
+                self.classes.append((value, {key: item for key, item in vars(value).items()
+                                             if _is_method(item)}))
+
+    def _changed_functions(self, restore: bool) -> list[str]:
+        """Functions of locked cells whose code or defaults notebook code changed."""
+        changed = []
+        for function, code, defaults, kwdefaults in self.functions.values():
+            if (function.__code__, function.__defaults__, function.__kwdefaults__) != (
+                    code, defaults, kwdefaults):
+                changed.append(f"{function.__qualname__}'s code")
+                if restore:
+                    function.__code__, function.__defaults__ = code, defaults
+                    function.__kwdefaults__ = kwdefaults
+        return changed
+
     def before(self, hide: list[str] = ()) -> list[str]:
         """Put back what the locked cell relies on; return what notebook code had changed.
 
         Student globals named like the builtins the cell uses (`hide`) or like the names the
         locked cells import are set aside until `after()`.
         """
-        changed = self._changed_attributes(restore=True) + self._restore_shell()
+        changed = (self._changed_attributes(restore=True) + self._changed_functions(restore=True)
+                   + self._restore_shell())
         namespace = self.user_ns
         if namespace.get("__builtins__") is not builtins:
             namespace["__builtins__"] = builtins
             changed.append("__builtins__")
         self.hidden = {name: namespace.pop(name) for name in hide if name in namespace}
-        for name, value in self.bindings.items():
+        self.shadowing = set(self.hidden)
+        for name, value in {**self.locked_names, **self.bindings}.items():
             current = namespace.get(name, _MISSING)
             if current is not _MISSING and current is not value:
                 self.hidden[name] = current
@@ -498,10 +538,10 @@ class Guard:
         """The last line of each test cell: fail if anything the tests use was changed while
         they ran, else print the token that shows the cell ran to its end."""
         namespace = self.user_ns
-        changed = self._changed_attributes(restore=False)
+        changed = self._changed_attributes(restore=False) + self._changed_functions(False)
         changed += [name for name, value in self.bindings.items()
                     if namespace.get(name, _MISSING) is not value]
-        changed += [name for name in self.hidden
+        changed += [name for name in self.shadowing
                     if name not in self.bindings and name in namespace]
         if namespace.get("__builtins__") is not builtins:
             changed.append("__builtins__")
