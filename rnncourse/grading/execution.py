@@ -59,6 +59,12 @@ AUTOGRADE_PREPROCESSORS = [
 ]
 
 
+# Modules the checks (`rnncourse.grading.checks`) and test cells compare with, protected even
+# where no locked cell imports them: `math.isclose = lambda *a, **k: True` must not pass a test.
+ALWAYS_PROTECTED = ("math", "cmath", "statistics", "operator", "functools", "itertools",
+                    "numbers", "threading", "linecache", "warnings")
+
+
 def _parse(source: str) -> ast.Module | None:
     """The cell's code as a syntax tree (IPython `%magic` and `!shell` lines read as `pass`)."""
     lines = []
@@ -145,7 +151,7 @@ def guard_plan(cells: list) -> tuple[list[str], dict[str, str], dict[int, list[s
                 if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
         hide[index] = sorted(name for name in used - defined
                              if hasattr(builtins, name) and not name.startswith("__"))
-    return sorted(packages), bindings, hide
+    return sorted(packages | set(ALWAYS_PROTECTED)), bindings, hide
 
 
 class GuardedExecute(Execute):
