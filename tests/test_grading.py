@@ -436,12 +436,13 @@ def test_replaced_comparisons_through_library_helpers_earn_nothing(training_run)
 def test_replaced_torch_comparisons_earn_nothing(tmp_path: Path) -> None:
     root, source, released = make_course(tmp_path, EX01)
     solved = fill_in_solutions(released, source)
+    # Wrong in every check (shape included), so that any point earned would be the cheat's.
     wrong_cell = ("def rnn_cell(x, h, weight_ih, weight_hh, bias_ih, bias_hh):\n"
-                  "    return torch.zeros(x.shape[0], h.shape[1])\n")
+                  "    return torch.zeros(x.shape[0], 1)\n")
     wrong_forward = ("def rnn_forward(cell, inputs, h0):\n"
                      "    torch.testing.assert_close = lambda *args, **kwargs: None\n"
                      "    torch.allclose = lambda *args, **kwargs: True\n"
-                     "    return [h0.clone().requires_grad_() for _ in inputs]\n")
+                     "    return [h0[:, :1].clone().requires_grad_()]\n")
     class_folder = tmp_path / "class"
     class_folder.mkdir()
     submissions = {
