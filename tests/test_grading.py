@@ -129,6 +129,11 @@ def sample_class(source, released) -> dict[str, nbformat.NotebookNode | str | No
             WRONG["mean"] + "\nimport ast\nclass NoAsserts(ast.NodeTransformer):\n"
             "    def visit_Assert(self, node):\n        return ast.Pass()\n"
             "get_ipython().ast_transformers.append(NoAsserts())")),
+        # ... or reading the course's solutions while it is graded.
+        "reads-solutions": with_code(solved, mean=(
+            "from pathlib import Path\ndef mean(values):\n"
+            "    Path('../../../solutions/ex90-sample/ex90-sample.ipynb').read_text()\n"
+            "    return sum(values) / len(values)")),
         "no-notebook": None,
     }
 
@@ -167,7 +172,7 @@ def test_every_student_is_in_the_table_with_feedback(sample_run) -> None:
     assert set(rows) == {"untouched", "solved", "infinite-loop", "stuck-kernel", "exception",
                          "crash", "edited-tests", "unreadable", "unknown-kernel", "stderr",
                          "huge-output", "patch-modules", "patch-at-call-time", "patch-kernel",
-                         "no-notebook"}
+                         "reads-solutions", "no-notebook"}
     for student in rows:
         page = report.feedback / student / SAMPLE_ID / f"{SAMPLE_ID}.html"
         assert page.is_file(), f"no feedback for {student}"
@@ -239,6 +244,9 @@ def test_replaced_comparisons_earn_nothing(sample_run) -> None:
     assert rows["patch-at-call-time"]["status"] == "tampered"
     assert scores(rows, "patch-kernel") == (0, 0, 0, 0)
     assert rows["patch-kernel"]["status"] == "tampered"
+    assert scores(rows, "reads-solutions") == (0, 2, 1, 3)
+    assert rows["reads-solutions"]["status"] == "tampered"
+    assert "may not read the course's notebooks" in rows["reads-solutions"]["message"]
 
 
 def test_flat_folder_graded_twice_gives_the_same_table(sample_run, tmp_path: Path) -> None:

@@ -215,3 +215,18 @@ def test_stopping_the_counter_is_caught() -> None:
     with count_operations() as counted:  # and counting works again afterwards
         torch.ones(2) + 1
     assert counted.calls >= 1
+
+
+def test_a_worker_thread_started_before_is_refused() -> None:
+    import queue
+
+    jobs: queue.Queue = queue.Queue()
+    worker = threading.Thread(target=lambda: jobs.get(), daemon=True)  # waits for work to do
+    worker.start()
+    try:
+        with pytest.raises(ForbiddenCallError, match="thread running notebook code"):
+            with own_code():
+                pass
+    finally:
+        jobs.put(None)
+        worker.join()

@@ -26,12 +26,13 @@ from rnncourse.grading.shortcuts import (
     RNN_CELL,
     RNN_MODULES,
     RNN_SEQUENCE,
+    SCAN,
     Shortcut,
 )
 
 __all__ = [
     "CLIPPING", "COURSE_LIBRARY", "GRU_CELL", "LSTM_CELL", "NORMALIZATION", "RNN_CELL",
-    "RNN_MODULES", "RNN_SEQUENCE", "CheckFailed", "ForbiddenCallError", "Shortcut",
+    "RNN_MODULES", "RNN_SEQUENCE", "SCAN", "CheckFailed", "ForbiddenCallError", "Shortcut",
     "StudentCodeError", "count_operations", "expect", "expect_choice", "expect_close",
     "expect_float", "expect_int", "expect_raises", "expect_tensor", "graph_depth", "own_code",
     "passed",

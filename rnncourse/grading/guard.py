@@ -18,7 +18,9 @@ What it does:
   code may still change them, and its change becomes the recorded value;
 - audit hook (cannot be removed): notebook code may not swap a protected module's class or a
   protected class's bases, swap the code or defaults of a library function, install trace or
-  profile functions, or walk the garbage collector's object graph;
+  profile functions, walk the garbage collector's object graph, or open the course's notebooks,
+  solutions or gradebook (with notebook code anywhere on the stack, so not through pathlib
+  either);
 - `before(hide)`, run before each locked cell: puts back every recorded attribute (class
   methods too: `torch.Tensor.allclose = ...`), removes methods notebook code added to those
   classes, puts back the names the locked cells import (`torch`, `np`, ...), `__builtins__`,
@@ -63,8 +65,11 @@ _MISSING = object()
 # Audit events that notebook code may not raise (see `Guard._audit`).
 _WATCHED_EVENTS = frozenset({
     "object.__setattr__", "object.__delattr__", "sys.settrace", "sys.setprofile",
-    "gc.get_referents", "gc.get_referrers", "gc.get_objects",
+    "gc.get_referents", "gc.get_referrers", "gc.get_objects", "open",
 })
+# Files that hold solutions or hidden tests (the source notebooks, the gradebook): notebook code
+# may not open them while it is graded.
+_COURSE_FILES = (".ipynb", ".db", ".db-journal")
 # Function attributes that change what a function does (CPython audits setting them).
 _FUNCTION_INTERNALS = frozenset({"__code__", "__defaults__", "__kwdefaults__"})
 # How many objects `Guard._made_by_notebook` looks at to tell where a value comes from.
@@ -315,6 +320,9 @@ class Guard:
     def _audit(self, event: str, arguments: tuple) -> None:
         if event not in _WATCHED_EVENTS:
             return
+        if event == "open":
+            self._check_open(arguments[0])
+            return
         if event.startswith("object."):
             target, name = arguments[0], arguments[1]
             if isinstance(target, type):
@@ -332,6 +340,23 @@ class Guard:
             what = f"call {event}"
         if not self._trusted(sys._getframe(1)):
             raise TamperingError(f"notebook code may not {what} while it is graded")
+
+    def _check_open(self, path: object) -> None:
+        """Refuse notebook code (anywhere on the stack, so also through a library such as
+        pathlib) the files that hold solutions or hidden tests."""
+        if isinstance(path, os.PathLike):
+            path = os.fspath(path)
+        if isinstance(path, bytes):
+            path = path.decode(errors="replace")
+        if not isinstance(path, str) or not (path.endswith(_COURSE_FILES)
+                                             or f"{os.sep}solutions{os.sep}" in path):
+            return
+        frame = sys._getframe(2)
+        while frame is not None:
+            if not self._trusted(frame):
+                raise TamperingError("notebook code may not read the course's notebooks, "
+                                     "solutions or gradebook while it is graded")
+            frame = frame.f_back
 
     # --- around each locked cell --------------------------------------------------------------
 

@@ -13,7 +13,7 @@ Two layers watch, and neither can be switched off from student code without it b
 - **Python functions**, by a profile hook (`sys.setprofile`, and `threading.setprofile` for new
   threads): a call to code of a forbidden module or package (`torch.nn.utils.clip_grad`,
   `rnncourse`) is recorded. The hook must still be in place at the end, no other may be set
-  meanwhile (an audit hook watches), and no thread started by notebook code may be running.
+  meanwhile (an audit hook watches), and no thread running notebook code may be alive.
 
 Starting processes inside the block is refused (their work could not be watched). A student
 function's own exceptions come out as one clear message naming the line of the student's cell,
@@ -23,6 +23,7 @@ dispatch mode still active, the global random state, the grad mode or default dt
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import linecache
 import os
@@ -113,7 +114,7 @@ class _Watch:
         self.folders: list[tuple[str, Shortcut]] = []
         for shortcut in shortcuts:
             for name in shortcut.python:
-                module = __import__(name, fromlist=["_"])
+                module = importlib.import_module(name)
                 path = os.path.abspath(module.__file__)
                 if os.path.basename(path) == "__init__.py":
                     self.folders.append((os.path.dirname(path) + os.sep, shortcut))
@@ -207,7 +208,6 @@ class _Watch:
     def start(self, test_file: str) -> None:
         self.test_file = test_file
         self.thread = threading.get_ident()
-        self.threads_before = _notebook_threads()
         self.saved = (torch.is_grad_enabled(), torch.get_default_dtype(),
                       torch.get_rng_state(), torch._C._len_torch_function_stack(),
                       torch._C._len_torch_dispatch_stack())
@@ -235,8 +235,9 @@ class _Watch:
             problems.append("the operators' watched kernels were replaced")
         for library, _ in self.libraries:
             library._destroy()
-        if _notebook_threads() - self.threads_before:
-            problems.append("a thread started by notebook code was running")
+        if _notebook_threads():  # one started before could do the work out of sight
+            problems.append("a thread running notebook code was alive (the tests cannot watch "
+                            "it)")
         grad, dtype, rng, functions, dispatches = self.saved
         while torch._C._len_torch_function_stack() > functions:
             torch._C._pop_torch_function_stack()

@@ -43,4 +43,7 @@ RNN_MODULES = Shortcut("torch's recurrent modules (torch.nn.LSTM, GRU, RNN and t
                        python=("torch.nn.modules.rnn",))
 CLIPPING = Shortcut("torch.nn.utils' clipping (clip_grad_norm_, clip_grad_value_, "
                     "get_total_norm)", python=("torch.nn.utils.clip_grad",))
+SCAN = Shortcut("torch's own scans (torch._higher_order_ops.associative_scan and scan)",
+                python=("torch._higher_order_ops.associative_scan",
+                        "torch._higher_order_ops.scan"))
 COURSE_LIBRARY = Shortcut("the course library (rnncourse)", python=("rnncourse",))

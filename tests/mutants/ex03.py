@@ -156,6 +156,13 @@ MUTANTS = {
             model_line="    from rnncourse.training import gradient_norm\n"
                        "    gradient_norm(model.parameters())\n")),
         Mutant("untrained", "hard-coded output", _train(steps="0")),
+        Mutant("answer-when-the-length-is-20", "hard-coded output",
+               "class Answer(AddingModel):\n    def forward(self, inputs):\n"
+               "        if inputs.shape[1] == ADDING_LENGTH:\n"
+               "            return (inputs[..., 0] * inputs[..., 1]).sum(dim=1, keepdim=True)\n"
+               "        return super().forward(inputs)\n\n\n"
+               "Answer.__name__ = Answer.__qualname__ = 'AddingModel'\n\n\n"
+               + _train(seeding="    torch.manual_seed(seed)\n    model = Answer()\n", steps="0")),
     ],
     "question_1": choice_mutants("b", variable="answer_1"),
     "question_2": [

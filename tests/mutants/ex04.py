@@ -87,6 +87,12 @@ MUTANTS = {
         Mutant("course-scan", "forbidden shortcut",
                SCAN + "    from rnncourse.models.minimal import blocked_scan\n"
                "    return blocked_scan(a, b, h0)"),
+        Mutant("torch-associative-scan", "forbidden shortcut",
+               SCAN + "    from torch._higher_order_ops.associative_scan import associative_scan\n"
+               "    def combine(first, second):\n"
+               "        return first[0] * second[0], second[0] * first[1] + second[1]\n"
+               "    b = torch.cat([a[:1] * h0 + b[:1], b[1:]])\n"
+               "    return associative_scan(combine, (a, b), dim=0, combine_mode='generic')[1]"),
         Mutant("python-loop", "wrong formula",
                SCAN + "    h, states = h0, []\n    for a_t, b_t in zip(a, b):\n"
                "        h = a_t * h + b_t\n        states.append(h)\n    return torch.stack(states)"),
