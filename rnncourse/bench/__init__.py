@@ -8,6 +8,7 @@
     lstm_profile.py  where the LSTM's time goes: matrix products, element-wise work, overhead
     report.py   rows, provenance (device, torch version, date), markdown and CSV
     suite.py    the whole run, every section on every device
+    __main__.py `python -m rnncourse.bench`: the command line
 
 Every time is the best of `repeats` runs after `warmup` runs (the least disturbed by other work
 on the machine), as wall-clock milliseconds with the CPU time of that run beside it; the variants

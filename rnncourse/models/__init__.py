@@ -20,6 +20,7 @@
     forecaster.py       WindowForecaster: L past values -> H future ones (chapter 6)
     gate_trace.py       record_gates: the gate activations over a sequence (chapter 3)
     parameter_count.py  parameters of a core, the hidden size for a parameter budget (ch. 3)
+    ensemble.py         Ensemble: K same-shaped models stacked and run at once with vmap
 
 The argument checks they share are `rnncourse.checks`.
 
