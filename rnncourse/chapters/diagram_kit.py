@@ -32,14 +32,16 @@ from matplotlib.transforms import Bbox
 from rnncourse.chapters.plotting import OKABE_ITO
 
 __all__ = [
-    "HIGHLIGHT", "INK", "MUTED", "SECOND", "Box", "arrow", "box", "bracket", "canvas", "dot", "key",
-    "label", "layout_problems", "line", "operator", "route", "tint",
+    "HIGHLIGHT", "INK", "MUTED", "SECOND", "STATE_EDGE", "STATE_FILL", "Box", "arrow", "box",
+    "bracket", "canvas", "dot", "key", "label", "layout_problems", "line", "operator", "route",
+    "tint",
 ]  # fmt: skip
 
 INK = "#2b2b2b"  # structure and text: near black, softer than pure black on white
 MUTED = "#7a7a7a"  # what the diagram is not about (copies, cut connections)
 HIGHLIGHT = OKABE_ITO["vermillion"]
 SECOND = OKABE_ITO["blue"]
+STATE_EDGE = OKABE_ITO["sky blue"]  # the edge of a box that holds a state (h_t), and its fill
 FONT_SIZE = 11
 UNIT_INCHES = 0.5  # inches per data unit: every diagram's text is the same size
 LINE_WIDTH = 1.3
@@ -50,6 +52,9 @@ def tint(colour: str, share: float = 0.18) -> str:
     """`colour` mixed with white, `share` of it kept: a light fill for a box of that colour."""
     red, green, blue = to_rgb(colour)
     return to_hex((1 - share + share * red, 1 - share + share * green, 1 - share + share * blue))
+
+
+STATE_FILL = tint(STATE_EDGE, 0.25)
 
 
 @dataclass(frozen=True)
@@ -202,7 +207,7 @@ def key(axes: Axes, xy: tuple[float, float], entries: Sequence[tuple[str, dict |
     x, y = xy
     for text, style in entries:
         if isinstance(style, dict):
-            arrow(axes, (x, y), (x + sample, y), **style)
+            arrow(axes, (x, y), (x + sample, y), **{"gid": "key", **style})
             x += sample + 0.15
         written = label(axes, (x, y), text, size=size, ha="left",
                         colour=style if isinstance(style, str) else INK)
