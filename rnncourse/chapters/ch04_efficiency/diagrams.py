@@ -140,6 +140,17 @@ def scan_tree(length: int) -> set[tuple[int, int]]:
     return tree
 
 
+def _scan_node(t: int, d: int, rounds: int) -> str:
+    """What node t of round d holds: the step (a_t, b_t) in round 0, the composition of steps
+    max(1, t - 2^d + 1) to t after round d, which after the last round is h_t."""
+    first = max(1, t - 2 ** d + 1)
+    if d == 0:
+        return f"$(a_{{{t}}},b_{{{t}}})$"
+    if d == rounds:
+        return f"$h_{{{t}}}$"
+    return f"{first}–{t}" if first < t else f"{t}"
+
+
 def draw_parallel_scan(length: int = 8) -> plt.Figure:
     """The doubling scan of h_t = a_t h_{t-1} + b_t over `length` steps (a power of two): in
     round d every node t combines with node t - 2^(d-1), so node t of round d holds the
@@ -155,15 +166,9 @@ def draw_parallel_scan(length: int = 8) -> plt.Figure:
     for d in range(rounds + 1):
         y = rise * d
         for t in range(1, length + 1):
-            first = max(1, t - 2 ** d + 1)
-            text = f"{first}–{t}" if first < t else f"{t}"
-            if d == 0:
-                text = f"$(a_{{{t}}},b_{{{t}}})$"
-            if d == rounds:
-                text = f"$h_{{{t}}}$"
             on_tree = (t, d) in tree
-            nodes[t, d] = box(axes, (step * (t - 1), y), text, width=1.18, height=0.5,
-                              colour=HIGHLIGHT if on_tree else INK, size=10,
+            nodes[t, d] = box(axes, (step * (t - 1), y), _scan_node(t, d, rounds), size=10,
+                              width=1.18, height=0.5, colour=HIGHLIGHT if on_tree else INK,
                               fill=tint(HIGHLIGHT, 0.12) if on_tree else "white",
                               linewidth=2.0 if on_tree else 1.0,
                               gid="highlight" if on_tree else None)
