@@ -40,10 +40,10 @@ def draw_truncated_bptt(chunks: int = 3, chunk_length: int = 3) -> plt.Figure:
     if chunks < 2 or chunk_length < 2:
         raise ValueError(f"chunks and chunk_length must be at least 2, got {chunks}, "
                          f"{chunk_length}")
-    step, gap, state_y, loss_y = 1.35, 2.7, 2.4, 4.6
+    step, gap, state_y, loss_y = 1.15, 2.4, 2.4, 4.6
     pitch = chunk_length * step + gap - step
     last = 1.3 + (chunks - 1) * pitch + (chunk_length - 1) * step
-    figure, axes = canvas((-0.7, last + 1.6), (-0.5, 5.75))
+    figure, axes = canvas((-0.7, last + 1.6), (-0.45, 5.75))
     previous = box(axes, (0.0, state_y), "$h_0$", width=0.8, height=0.6, colour=STATE_EDGE,
                    fill=STATE_FILL)
     for chunk in range(chunks):
