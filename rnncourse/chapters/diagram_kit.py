@@ -142,28 +142,34 @@ def dot(axes: Axes, xy: tuple[float, float], *, colour: str = INK, radius: float
     axes.add_patch(Circle(xy, radius, color=colour, zorder=4.5))
 
 
-def _styled(colour: str | None, highlight: bool, linewidth: float | None) -> tuple[str, float]:
+def _stroke(axes: Axes, geometry: dict, *, colour: str | None, highlight: bool, dashed: bool,
+            head: bool, linewidth: float | None, gid: str | None) -> FancyArrowPatch:
+    """An arrow (or, without `head`, a line) with the given geometry (posA and posB and a
+    connection style, or a path), in the kit's style: `highlight` makes it `HIGHLIGHT` (unless
+    `colour` says otherwise), thicker, with gid "highlight" (unless `gid` is given)."""
     if highlight:
-        return colour or HIGHLIGHT, linewidth or HIGHLIGHT_WIDTH
-    return colour or INK, linewidth or LINE_WIDTH
+        colour, linewidth = colour or HIGHLIGHT, linewidth or HIGHLIGHT_WIDTH
+    patch = FancyArrowPatch(**geometry, arrowstyle="-|>" if head else "-",
+                            mutation_scale=10 + 2 * (linewidth or LINE_WIDTH),
+                            color=colour or INK, linewidth=linewidth or LINE_WIDTH,
+                            linestyle="--" if dashed else "-", joinstyle="miter",
+                            capstyle="butt", zorder=4,
+                            gid=gid or ("highlight" if highlight else None))
+    axes.add_patch(patch)
+    return patch
 
 
 def arrow(axes: Axes, start: tuple[float, float], end: tuple[float, float], *,
           colour: str | None = None, highlight: bool = False, curve: float = 0.0,
           dashed: bool = False, head: bool = True, linewidth: float | None = None,
           gid: str | None = None) -> FancyArrowPatch:
-    """An arrow from `start` to `end` (straight, or an arc bending by `curve`: the sagitta over
+    """An arrow from `start` to `end`: straight, or an arc bending by `curve` (the sagitta over
     the chord, positive to the right of the direction of travel). `highlight` draws it in
     `HIGHLIGHT`, thicker, with gid "highlight" unless `gid` is given."""
-    colour, linewidth = _styled(colour, highlight, linewidth)
-    patch = FancyArrowPatch(start, end, arrowstyle="-|>" if head else "-",
-                            mutation_scale=10 + 2 * linewidth,
-                            connectionstyle=f"arc3,rad={2 * curve}", shrinkA=0, shrinkB=0,
-                            color=colour, linewidth=linewidth, linestyle="--" if dashed else "-",
-                            joinstyle="miter", capstyle="butt", zorder=4,
-                            gid=gid or ("highlight" if highlight else None))
-    axes.add_patch(patch)
-    return patch
+    geometry = {"posA": start, "posB": end, "connectionstyle": f"arc3,rad={2 * curve}",
+                "shrinkA": 0, "shrinkB": 0}
+    return _stroke(axes, geometry, colour=colour, highlight=highlight, dashed=dashed, head=head,
+                   linewidth=linewidth, gid=gid)
 
 
 def route(axes: Axes, points: Sequence[tuple[float, float]], *, colour: str | None = None,
@@ -172,14 +178,8 @@ def route(axes: Axes, points: Sequence[tuple[float, float]], *, colour: str | No
     """An arrow along the polyline through `points` (right-angled routes between boxes)."""
     if len(points) < 2:
         raise ValueError(f"a route needs at least two points, got {len(points)}")
-    colour, linewidth = _styled(colour, highlight, linewidth)
-    patch = FancyArrowPatch(path=Path(list(points)), arrowstyle="-|>" if head else "-",
-                            mutation_scale=10 + 2 * linewidth, color=colour, linewidth=linewidth,
-                            linestyle="--" if dashed else "-", joinstyle="miter",
-                            capstyle="butt", zorder=4,
-                            gid=gid or ("highlight" if highlight else None))
-    axes.add_patch(patch)
-    return patch
+    return _stroke(axes, {"path": Path(list(points))}, colour=colour, highlight=highlight,
+                   dashed=dashed, head=head, linewidth=linewidth, gid=gid)
 
 
 def line(axes: Axes, points: Sequence[tuple[float, float]], **style) -> FancyArrowPatch:
