@@ -42,7 +42,7 @@ MUTED = "#7a7a7a"  # what the diagram is not about (copies, cut connections)
 HIGHLIGHT = OKABE_ITO["vermillion"]
 SECOND = OKABE_ITO["blue"]
 STATE_EDGE = OKABE_ITO["sky blue"]  # the edge of a box that holds a state (h_t), and its fill
-FONT_SIZE = 11
+FONT_SIZE = 12
 UNIT_INCHES = 0.5  # inches per data unit: every diagram's text is the same size
 LINE_WIDTH = 1.3
 HIGHLIGHT_WIDTH = 3.0
@@ -127,7 +127,7 @@ def box(axes: Axes, xy: tuple[float, float], text: str, *, width: float = 1.0,
     return Box(x, y, width, height)
 
 
-def operator(axes: Axes, xy: tuple[float, float], symbol: str, *, radius: float = 0.24,
+def operator(axes: Axes, xy: tuple[float, float], symbol: str, *, radius: float = 0.27,
              colour: str = INK, fill: str = "white", size: float = FONT_SIZE,
              linewidth: float = LINE_WIDTH) -> Box:
     """A round node at `xy` for an element-wise operation: `symbol` is "+", r"$\\odot$", ..."""

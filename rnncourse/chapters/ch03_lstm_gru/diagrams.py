@@ -80,11 +80,11 @@ def draw_lstm_cell() -> plt.Figure:
     """The LSTM cell: the four gates i, f, g, o on the inputs [h_{t-1}, x_t]; the cell state
     c_{t-1} -> c_t along the top, highlighted, multiplied by f_t and added i_t ⊙ g_t; the
     output h_t = o_t ⊙ tanh(c_t)."""
-    figure, axes = canvas((-1.6, 11.7), (-1.85, 6.45))
+    figure, axes = canvas((-1.8, 11.75), (-1.85, 6.45))
     # The cell path: c_{t-1} -> ⊙ f_t -> + i_t ⊙ g_t -> c_t.
     forget, add = _carry_path(axes, 10.0, (2.0, 5.0), ("$c_{t-1}$", "$c_t$"))
     label(axes, (3.5, 5.72), r"$\partial c_t/\partial c_{t-1} = \mathrm{diag}(f_t)$ "
-          "along the cell path", colour=HIGHLIGHT, size=10)
+          "along the cell path", colour=HIGHLIGHT, size=11)
     # The gates, fed with h_{t-1} and x_t.
     _inputs(axes, (-0.7, 6.5), x_input=1.0)
     label(axes, (-0.85, BUS), "$h_{t-1}$", ha="right")
@@ -114,7 +114,7 @@ def draw_lstm_cell() -> plt.Figure:
     key(axes, (0.0, -1.45), [("$i_t$ input gate", GATE_COLOURS["i"]),
                              ("$f_t$ forget gate", GATE_COLOURS["f"]),
                              ("$g_t$ candidate", GATE_COLOURS["g"]),
-                             ("$o_t$ output gate", GATE_COLOURS["o"])], size=10)
+                             ("$o_t$ output gate", GATE_COLOURS["o"])], size=11)
     return figure
 
 
@@ -122,12 +122,12 @@ def draw_gru_cell() -> plt.Figure:
     """The GRU cell: the reset and update gates r, z and the candidate n on the inputs
     [h_{t-1}, x_t]; the state h_{t-1} -> h_t along the top, highlighted, multiplied by z_t and
     added (1 - z_t) ⊙ n_t."""
-    figure, axes = canvas((-1.6, 9.7), (-1.85, 6.45))
+    figure, axes = canvas((-1.8, 9.75), (-1.85, 6.45))
     # The path through time: h_{t-1} -> ⊙ z_t -> + (1 - z_t) ⊙ n_t -> h_t.
     keep, add = _carry_path(axes, 8.0, (2.2, 5.8), ("$h_{t-1}$", "$h_t$"))
-    label(axes, (4.0, 5.3), r"$z_t \odot h_{t-1}$", colour=HIGHLIGHT, va="bottom", size=10)
+    label(axes, (4.0, 5.3), r"$z_t \odot h_{t-1}$", colour=HIGHLIGHT, va="bottom", size=11)
     label(axes, (4.0, 5.85), r"$\partial h_t/\partial h_{t-1} = \mathrm{diag}(z_t)$ "
-          "along this path", colour=HIGHLIGHT, size=10)
+          "along this path", colour=HIGHLIGHT, size=11)
     # h_{t-1} also goes down to the gates, with x_t.
     dot(axes, (0.6, CARRY))
     line(axes, [(0.6, CARRY), (0.6, BUS)])
@@ -139,18 +139,18 @@ def draw_gru_cell() -> plt.Figure:
     label(axes, (2.05, 2.95), "$z_t$", colour=colours["z"], ha="right")
     # (1 - z_t) ⊙ n_t.
     dot(axes, (2.2, 3.6), colour=colours["z"])
-    complement = operator(axes, (3.3, 3.6), "$1-$", radius=0.36, colour=colours["z"], size=10)
+    complement = operator(axes, (3.3, 3.6), "$1-$", radius=0.36, colour=colours["z"], size=11)
     arrow(axes, (2.2, 3.6), complement.left, colour=colours["z"], linewidth=1.8)
     mix = operator(axes, (5.8, 3.6), MULTIPLY)
     arrow(axes, complement.right, mix.left, colour=colours["z"], linewidth=1.8)
-    label(axes, (4.6, 3.72), "$1-z_t$", colour=colours["z"], va="bottom", size=10)
+    label(axes, (4.6, 3.72), "$1-z_t$", colour=colours["z"], va="bottom", size=11)
     arrow(axes, gates["r"].right, gates["n"].left, colour=colours["r"], linewidth=1.8)
     label(axes, (4.9, 2.12), "$r_t$", colour=colours["r"], va="bottom")
     arrow(axes, gates["n"].top, mix.bottom, colour=colours["n"], linewidth=1.8)
     label(axes, (5.95, 2.87), "$n_t$", colour=colours["n"], ha="left")
     arrow(axes, mix.top, add.bottom)
-    label(axes, (5.95, 4.3), r"$(1-z_t) \odot n_t$", ha="left", size=10)
+    label(axes, (5.95, 4.3), r"$(1-z_t) \odot n_t$", ha="left", size=11)
     key(axes, (0.0, -1.45), [("$r_t$ reset gate", colours["r"]),
                              ("$z_t$ update gate", colours["z"]),
-                             ("$n_t$ candidate", colours["n"])], size=10)
+                             ("$n_t$ candidate", colours["n"])], size=11)
     return figure

@@ -50,16 +50,16 @@ def draw_truncated_bptt(chunks: int = 3, chunk_length: int = 3) -> plt.Figure:
         start = 1.3 + chunk * pitch
         xs = [start + j * step for j in range(chunk_length)]
         if chunk:  # the boundary: carried forward through detach, the gradient cut
-            cut = box(axes, ((previous.x + xs[0]) / 2, state_y), "detach", width=0.95,
-                      height=0.45, size=9, colour=INK, fill="white")
+            cut = box(axes, ((previous.x + xs[0]) / 2, state_y), "detach", width=1.05,
+                      height=0.45, size=10, colour=INK, fill="white")
             arrow(axes, previous.right, cut.left)
             arrow(axes, cut.right, (xs[0] - 0.4, state_y))
-            label(axes, (cut.x, 3.15), "state\ncarried", size=9, colour=INK)
+            label(axes, (cut.x, 3.15), "state\ncarried", size=10, colour=INK)
             arrow(axes, (xs[0] - 0.2, 2.1), (previous.x + 0.2, 2.1), curve=-0.2,
                   colour=MUTED, dashed=True, head=False)
             axes.plot(cut.x, 1.64, marker="x", markersize=9, markeredgewidth=2.5,
                       color=HIGHLIGHT, zorder=5)
-            label(axes, (cut.x, 1.2), "gradient\ncut", size=9, colour=MUTED, va="top")
+            label(axes, (cut.x, 1.2), "gradient\ncut", size=10, colour=MUTED, va="top")
         elif previous is not None:
             arrow(axes, previous.right, (xs[0] - 0.4, state_y))
         states = []
@@ -78,16 +78,16 @@ def draw_truncated_bptt(chunks: int = 3, chunk_length: int = 3) -> plt.Figure:
             spread = (j - (chunk_length - 1) / 2) * 0.35
             arrow(axes, state.top, (centre + spread, loss.bottom[1]), colour=MUTED,
                   linewidth=1.0)
-        label(axes, (centre, loss_y + 0.62), f"update {chunk + 1}", size=10)
+        label(axes, (centre, loss_y + 0.62), f"update {chunk + 1}", size=11)
         first, last_index = chunk * chunk_length + 1, (chunk + 1) * chunk_length
         bracket(axes, (xs[0] - 0.4, xs[-1] + 0.4), 1.2,
-                f"chunk {chunk + 1}: steps {first} to {last_index}", size=10)
+                f"chunk {chunk + 1}: steps {first}–{last_index}", size=11)
         previous = states[-1]
     arrow(axes, previous.right, (previous.x + 1.0, state_y))
     label(axes, (previous.x + 1.25, state_y), r"$\cdots$", size=14)
     key(axes, (0.0, -0.15), [("forward", {}), ("into the chunk's loss", {"colour": MUTED,
                                                                         "linewidth": 1.0}),
-                             ("gradient, within its chunk only", {"highlight": True})], size=10)
+                             ("gradient, within its chunk only", {"highlight": True})], size=11)
     return figure
 
 
@@ -106,14 +106,14 @@ def draw_all_reduce(ranks: tuple[str, ...] = ("1", "2", "W")) -> plt.Figure:
                      fill=tint(HIGHLIGHT, 0.12), linewidth=2.0)
     for rank, x in zip(ranks, columns, strict=True):
         label(axes, (x, 7.05), f"rank ${rank}$", size=12)
-        share = box(axes, (x, 6.25), "$B/W$ examples", width=2.3, height=0.55, fill="white")
+        share = box(axes, (x, 6.25), "$B/W$ examples", width=2.6, height=0.55, fill="white")
         model = box(axes, (x, 4.6), "replica of $\\theta$\nforward, backward", width=2.7,
                     height=1.15, colour=STATE_EDGE, fill=STATE_FILL, size=10)
         arrow(axes, share.bottom, model.top)
         arrow(axes, model.bottom, (x, reduce_box.top[1]))
         label(axes, (x + 0.15, 3.6), rf"$g_{{{rank}}} = \nabla_\theta L_{{{rank}}}$",
-              ha="left", size=10)
-        update = box(axes, (x, 0.7), r"$\theta \leftarrow \theta - \eta\, g$", width=2.3,
+              ha="left", size=11)
+        update = box(axes, (x, 0.7), r"$\theta \leftarrow \theta - \eta\, g$", width=2.6,
                      height=0.6, fill="white")
         arrow(axes, (x, reduce_box.bottom[1]), update.top, highlight=True)
         label(axes, (x + 0.2, 1.55), "$g$", colour=HIGHLIGHT, ha="left")
@@ -121,7 +121,7 @@ def draw_all_reduce(ranks: tuple[str, ...] = ("1", "2", "W")) -> plt.Figure:
     for y in (6.25, 4.6, 0.7):
         label(axes, (dots, y), r"$\cdots$", size=14)
     label(axes, (reduce_box.x, -0.4), "every rank applies the same $g$: the replicas stay equal",
-          size=10)
+          size=11)
     return figure
 
 
@@ -159,7 +159,7 @@ def draw_parallel_scan(length: int = 8) -> plt.Figure:
     if length < 2 or length & (length - 1):
         raise ValueError(f"length must be a power of two of at least 2, got {length}")
     rounds = (length - 1).bit_length()
-    step, rise = 1.5, 1.45
+    step, rise = 1.55, 1.45
     figure, axes = canvas((-3.4, step * (length - 1) + 1.0), (-1.45, rise * rounds + 1.55))
     tree = scan_tree(length)
     nodes = {}
@@ -167,13 +167,13 @@ def draw_parallel_scan(length: int = 8) -> plt.Figure:
         y = rise * d
         for t in range(1, length + 1):
             on_tree = (t, d) in tree
-            nodes[t, d] = box(axes, (step * (t - 1), y), _scan_node(t, d, rounds), size=10,
-                              width=1.18, height=0.5, colour=HIGHLIGHT if on_tree else INK,
+            nodes[t, d] = box(axes, (step * (t - 1), y), _scan_node(t, d, rounds), size=11,
+                              width=1.3, height=0.52, colour=HIGHLIGHT if on_tree else INK,
                               fill=tint(HIGHLIGHT, 0.12) if on_tree else "white",
                               linewidth=2.0 if on_tree else 1.0,
                               gid="highlight" if on_tree else None)
         label(axes, (-1.05, y), "steps" if d == 0 else f"round {d}: $s = {2 ** (d - 1)}$",
-              ha="right", size=10)
+              ha="right", size=11)
     for d in range(1, rounds + 1):
         shift = 2 ** (d - 1)
         for t in range(1, length + 1):
@@ -189,10 +189,10 @@ def draw_parallel_scan(length: int = 8) -> plt.Figure:
                       linewidth=None if (t, d) in tree else 1.0)
     label(axes, (step * (length - 1) / 2, rise * rounds + 0.75),
           r"$(a_2, b_2) \circ (a_1, b_1) = (a_2 a_1,\ a_2 b_1 + b_2)$: "
-          rf"$\log_2 T = {rounds}$ rounds for $T = {length}$ steps", size=10)
+          rf"$\log_2 T = {rounds}$ rounds for $T = {length}$ steps", size=11)
     key(axes, (-3.2, -0.95), [(f"the combines that make $h_{{{length}}}$: a binary tree",
                                {"highlight": True}),
                               ("combine", {"linewidth": 1.0}),
                               ("copy", {"colour": MUTED, "dashed": True, "linewidth": 1.0})],
-        size=10)
+        size=11)
     return figure
