@@ -34,7 +34,7 @@ from rnncourse.chapters.plotting import OKABE_ITO
 __all__ = [
     "HIGHLIGHT", "INK", "MUTED", "SECOND", "STATE_EDGE", "STATE_FILL", "Box", "arrow", "box",
     "bracket", "canvas", "dot", "key", "label", "layout_problems", "line", "operator", "route",
-    "tint",
+    "shade", "tint",
 ]  # fmt: skip
 
 INK = "#2b2b2b"  # structure and text: near black, softer than pure black on white
@@ -52,6 +52,12 @@ def tint(colour: str, share: float = 0.18) -> str:
     """`colour` mixed with white, `share` of it kept: a light fill for a box of that colour."""
     red, green, blue = to_rgb(colour)
     return to_hex((1 - share + share * red, 1 - share + share * green, 1 - share + share * blue))
+
+
+def shade(colour: str, share: float = 0.7) -> str:
+    """`colour` darkened (each channel times `share`): text in the hue of a light palette
+    colour (orange, sky blue) that stays legible on white and on the dark theme's panel."""
+    return to_hex(tuple(share * channel for channel in to_rgb(colour)))
 
 
 STATE_FILL = tint(STATE_EDGE, 0.25)

@@ -21,6 +21,7 @@ from rnncourse.chapters.diagram_kit import (
     layout_problems,
     operator,
     route,
+    shade,
     tint,
 )
 from rnncourse.chapters.plotting import OKABE_ITO
@@ -39,10 +40,12 @@ def test_a_box_knows_where_its_sides_are() -> None:
     assert drawn.side("top", 0.2) == (2.2, 1.25) and drawn.side("left", -0.1) == (1.5, 0.9)
 
 
-def test_tints_mix_a_palette_colour_with_white() -> None:
+def test_tints_mix_a_palette_colour_with_white_and_shades_darken_it() -> None:
     assert tint(HIGHLIGHT, 1.0) == to_hex(OKABE_ITO["vermillion"]).lower()
     assert tint(HIGHLIGHT, 0.0) == "#ffffff"
     assert HIGHLIGHT == OKABE_ITO["vermillion"]
+    assert shade(OKABE_ITO["orange"], 1.0) == to_hex(OKABE_ITO["orange"]).lower()
+    assert shade("#ffffff", 0.5) == "#808080" and shade(OKABE_ITO["orange"], 0.0) == "#000000"
 
 
 def test_bad_arguments_are_refused() -> None:

@@ -28,7 +28,7 @@ from rnncourse.chapters.ch04_efficiency.diagrams import (
     draw_truncated_bptt,
     scan_tree,
 )
-from rnncourse.chapters.diagram_kit import HIGHLIGHT, SECOND, layout_problems
+from rnncourse.chapters.diagram_kit import HIGHLIGHT, SECOND, layout_problems, shade
 
 BOOK = Path(__file__).resolve().parents[2] / "book"
 DIAGRAMS: dict[str, Callable[[], plt.Figure]] = {
@@ -118,7 +118,7 @@ def test_cells_name_their_gates_as_the_equations_do(cell: str) -> None:
     for symbol in symbols:
         assert symbol in written, f"{symbol} is not drawn"
     for gate, name in gates.items():
-        assert same_color(text_colour(figure, f"${gate}_t$"), colours[gate])
+        assert same_color(text_colour(figure, f"${gate}_t$"), shade(colours[gate]))
         assert f"${gate}_t$ {name}" in written  # the key under the cell
     assert written.count(r"$\sigma$") == sigmoids and written.count(r"$\tanh$") == tanhs
     assert any(jacobian in text for text in written)

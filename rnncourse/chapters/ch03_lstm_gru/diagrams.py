@@ -24,6 +24,7 @@ from rnncourse.chapters.diagram_kit import (
     line,
     operator,
     route,
+    shade,
 )
 from rnncourse.chapters.plotting import OKABE_ITO
 
@@ -92,13 +93,13 @@ def draw_lstm_cell() -> plt.Figure:
              [("f", 2.0, r"$\sigma$"), ("i", 3.5, r"$\sigma$"), ("g", 5.0, r"$\tanh$"),
               ("o", 6.5, r"$\sigma$")]}  # fmt: skip
     arrow(axes, gates["f"].top, forget.bottom, colour=GATE_COLOURS["f"], linewidth=1.8)
-    label(axes, (2.15, 3.6), "$f_t$", colour=GATE_COLOURS["f"], ha="left")
+    label(axes, (2.15, 3.6), "$f_t$", colour=shade(GATE_COLOURS["f"]), ha="left")
     write = operator(axes, (5.0, 3.6), MULTIPLY)
     route(axes, [gates["i"].top, (3.5, 3.6), write.left], colour=GATE_COLOURS["i"],
           linewidth=1.8)
-    label(axes, (3.35, 3.0), "$i_t$", colour=GATE_COLOURS["i"], ha="right")
+    label(axes, (3.35, 3.0), "$i_t$", colour=shade(GATE_COLOURS["i"]), ha="right")
     arrow(axes, gates["g"].top, write.bottom, colour=GATE_COLOURS["g"], linewidth=1.8)
-    label(axes, (5.15, 2.87), "$g_t$", colour=GATE_COLOURS["g"], ha="left")
+    label(axes, (5.15, 2.87), "$g_t$", colour=shade(GATE_COLOURS["g"]), ha="left")
     arrow(axes, write.top, add.bottom)
     label(axes, (5.15, 4.3), r"$i_t \odot g_t$", ha="left")
     # The output: h_t = o_t ⊙ tanh(c_t).
@@ -108,13 +109,13 @@ def draw_lstm_cell() -> plt.Figure:
     read = operator(axes, (8.0, GATES), MULTIPLY)
     arrow(axes, squash.bottom, read.top)
     arrow(axes, gates["o"].right, read.left, colour=GATE_COLOURS["o"], linewidth=1.8)
-    label(axes, (7.36, 2.12), "$o_t$", colour=GATE_COLOURS["o"], va="bottom")
+    label(axes, (7.36, 2.12), "$o_t$", colour=shade(GATE_COLOURS["o"]), va="bottom")
     arrow(axes, read.right, (10.7, GATES))
     label(axes, (10.85, GATES), "$h_t$", ha="left")
-    key(axes, (0.0, -1.45), [("$i_t$ input gate", GATE_COLOURS["i"]),
-                             ("$f_t$ forget gate", GATE_COLOURS["f"]),
-                             ("$g_t$ candidate", GATE_COLOURS["g"]),
-                             ("$o_t$ output gate", GATE_COLOURS["o"])], size=11)
+    key(axes, (0.0, -1.45), [("$i_t$ input gate", shade(GATE_COLOURS["i"])),
+                             ("$f_t$ forget gate", shade(GATE_COLOURS["f"])),
+                             ("$g_t$ candidate", shade(GATE_COLOURS["g"])),
+                             ("$o_t$ output gate", shade(GATE_COLOURS["o"]))], size=11)
     return figure
 
 
@@ -136,21 +137,21 @@ def draw_gru_cell() -> plt.Figure:
     gates = {name: _gate(axes, x, text, colours[name]) for name, x, text in
              [("z", 2.2, r"$\sigma$"), ("r", 4.0, r"$\sigma$"), ("n", 5.8, r"$\tanh$")]}
     arrow(axes, gates["z"].top, keep.bottom, colour=colours["z"], linewidth=1.8)
-    label(axes, (2.05, 2.95), "$z_t$", colour=colours["z"], ha="right")
+    label(axes, (2.05, 2.95), "$z_t$", colour=shade(colours["z"]), ha="right")
     # (1 - z_t) ⊙ n_t.
     dot(axes, (2.2, 3.6), colour=colours["z"])
     complement = operator(axes, (3.3, 3.6), "$1-$", radius=0.36, colour=colours["z"], size=11)
     arrow(axes, (2.2, 3.6), complement.left, colour=colours["z"], linewidth=1.8)
     mix = operator(axes, (5.8, 3.6), MULTIPLY)
     arrow(axes, complement.right, mix.left, colour=colours["z"], linewidth=1.8)
-    label(axes, (4.6, 3.72), "$1-z_t$", colour=colours["z"], va="bottom", size=11)
+    label(axes, (4.6, 3.72), "$1-z_t$", colour=shade(colours["z"]), va="bottom", size=11)
     arrow(axes, gates["r"].right, gates["n"].left, colour=colours["r"], linewidth=1.8)
-    label(axes, (4.9, 2.12), "$r_t$", colour=colours["r"], va="bottom")
+    label(axes, (4.9, 2.12), "$r_t$", colour=shade(colours["r"]), va="bottom")
     arrow(axes, gates["n"].top, mix.bottom, colour=colours["n"], linewidth=1.8)
-    label(axes, (5.95, 2.87), "$n_t$", colour=colours["n"], ha="left")
+    label(axes, (5.95, 2.87), "$n_t$", colour=shade(colours["n"]), ha="left")
     arrow(axes, mix.top, add.bottom)
     label(axes, (5.95, 4.3), r"$(1-z_t) \odot n_t$", ha="left", size=11)
-    key(axes, (0.0, -1.45), [("$r_t$ reset gate", colours["r"]),
-                             ("$z_t$ update gate", colours["z"]),
-                             ("$n_t$ candidate", colours["n"])], size=11)
+    key(axes, (0.0, -1.45), [("$r_t$ reset gate", shade(colours["r"])),
+                             ("$z_t$ update gate", shade(colours["z"])),
+                             ("$n_t$ candidate", shade(colours["n"]))], size=11)
     return figure
