@@ -1,5 +1,5 @@
-"""The guides' generated blocks (`tests/exercises/guides.py`) are current: tables of exercises and of the
-mutation tests' outcome, and the sample output of `rnncourse exercises check`."""
+"""The guides' generated blocks (`tests/exercises/guides.py`) are current: tables of exercises and
+of the mutation tests' outcome, and the sample output of `rnncourse exercises check`."""
 
 from __future__ import annotations
 

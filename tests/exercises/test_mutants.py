@@ -2,11 +2,11 @@
 part's points when autograded, while the solution keeps full marks and the untouched release
 scores 0. Feedback pages, the mutants' included, must not show a line of any hidden test.
 
-The mutants are in `tests/exercises/mutants/exNN.py`. Parts are graded independently, so one submission
-holds the k-th mutant of every part at once ("round k"): each part's score tells about its own
+The mutants are in `tests/exercises/mutants/exNN.py`. Parts are graded independently, so one
+submission holds the k-th mutant of every part at once ("round k"): each part's score tells about its own
 mutant, and the other parts' solutions must keep their points beside them. The outcome of every
-mutant is compared with `tests/exercises/mutants/results.json`, from which the instructors' guide shows its
-table (`RNNCOURSE_UPDATE_MUTANT_RESULTS=1` rewrites the file from this run instead).
+mutant is compared with `tests/exercises/mutants/results.json`, from which the instructors' guide
+shows its table (`RNNCOURSE_UPDATE_MUTANT_RESULTS=1` rewrites the file from this run instead).
 """
 
 from __future__ import annotations
@@ -34,8 +34,9 @@ from rnncourse.grading.nbgrader_cli import (
 from rnncourse.grading.outputs import COURSE_FOLDER
 
 ROOT = Path(__file__).resolve().parents[2]
+MUTANTS = ROOT / "tests" / "exercises" / "mutants"
 EXERCISES = [exercise_id for exercise_id in exercise_ids(ROOT)
-             if (ROOT / "tests" / "exercises" / "mutants" / f"{exercise_id.split('-')[0]}.py").is_file()]
+             if (MUTANTS / f"{exercise_id.split('-')[0]}.py").is_file()]
 QUESTION_KINDS = {"wrong answer", "fake object"}
 
 

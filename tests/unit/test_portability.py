@@ -16,6 +16,7 @@ import sys
 import pytest
 import torch
 
+from rnncourse import runtime
 from rnncourse.chapters.ch04_efficiency.mixed_precision import (
     MixedPrecisionResult,
     mixed_precision_summary,
@@ -146,8 +147,11 @@ def test_the_suite_runs_as_an_avx2_only_cpu() -> None:
 
 @pytest.fixture
 def apple_silicon(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Mac as a reader's process starts: no CUDA, MPS present, and MPS on by default (a test
+    that ran `rnncourse.book.setup()` in this process before may have turned it off)."""
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    monkeypatch.setattr(runtime, "_MPS_BY_DEFAULT", [True])
 
 
 def test_default_device_order_is_cuda_then_mps_then_cpu(

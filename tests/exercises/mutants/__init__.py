@@ -1,6 +1,6 @@
 """Wrong implementations of every graded part of every exercise ("mutants"), for
-`tests/exercises/test_mutants.py`: each is autograded in place of the part's solution and must lose that
-part's points, while the solution keeps full marks.
+`tests/exercises/test_mutants.py`: each is autograded in place of the part's solution and must lose
+that part's points, while the solution keeps full marks.
 
 Each exercise has a module here (`ex01.py` for `ex01-vanishing-gradients`) with `MUTANTS`: the
 part (the grade id of its solution cell) -> its mutants. A mutant is wrong in one way, named by
