@@ -23,7 +23,14 @@ import zmq
 import zmq.asyncio
 from jupyter_client.channels import AsyncZMQSocketChannel
 from jupyter_client.session import Session
-from website import ROOT, build_site, execution_report, execution_rows, write_fixture_site
+from website import (
+    MYST_NOTEBOOK_HEADER,
+    ROOT,
+    build_site,
+    execution_report,
+    execution_rows,
+    write_fixture_site,
+)
 
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 import execution_times  # noqa: E402
@@ -116,18 +123,7 @@ def test_the_kernel_watch_counts_a_child_process_cpu_time() -> None:
 
 # --- the stall, in whole builds -------------------------------------------------------------
 
-WIDGET_OUTPUTS_PAGE = """\
----
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-
+WIDGET_OUTPUTS_PAGE = MYST_NOTEBOOK_HEADER + """
 # Widgets with output areas
 
 Each `interactive` draws into an `Output` widget: the build's kernel client answers every output
@@ -158,18 +154,7 @@ with area:
 area
 ```
 """
-PRINTS_PAGE = """\
----
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-
+PRINTS_PAGE = MYST_NOTEBOOK_HEADER + """
 # Printed results
 
 ```{code-cell} ipython3

@@ -155,7 +155,7 @@ FIXTURE_BIBLIOGRAPHY = """\
 """
 
 
-FIXTURE_WIDGET_PAGE = '''\
+MYST_NOTEBOOK_HEADER = """\
 ---
 jupytext:
   text_representation:
@@ -166,7 +166,10 @@ kernelspec:
   language: python
   name: python3
 ---
+"""  # a Markdown page that runs as a notebook
 
+
+FIXTURE_WIDGET_PAGE = MYST_NOTEBOOK_HEADER + '''
 # Widgets, figures and equations
 
 An LSTM keeps a cell state {cite:p}`hochreiter1997long`; its forget gate is
