@@ -1,4 +1,4 @@
-"""Figures and tables for chapter 3 (LSTM and GRU)."""
+"""Figures for chapter 3 (LSTM and GRU); its tables are in `tables.py`."""
 
 from __future__ import annotations
 
@@ -7,29 +7,16 @@ import torch
 from matplotlib.ticker import MaxNLocator
 from torch import Tensor
 
-from rnncourse.chapters.ch03_lstm_gru.gradient_flow import (
-    ForgetBiasDecay,
-    GateInspection,
-    GradientFlowResult,
-)
-from rnncourse.chapters.ch03_lstm_gru.long_range import (
-    CELL_LABELS,
-    CELLS,
-    PUBLISHED_RESULTS,
-    LongRangeResult,
-)
-from rnncourse.chapters.plotting import OKABE_ITO, PALETTE, markdown_table, new_figure
+from rnncourse.chapters.ch03_lstm_gru.gradient_flow import GateInspection, GradientFlowResult
+from rnncourse.chapters.ch03_lstm_gru.long_range import CELL_LABELS, CELLS
+from rnncourse.chapters.plotting import OKABE_ITO, PALETTE, new_figure
 from rnncourse.models.gate_trace import GateTrace
 
 __all__ = [
     "CELL_COLOURS",
-    "forget_bias_table",
-    "long_range_table",
-    "parameter_count_table",
     "plot_gate_inspection",
     "plot_gradient_flow",
     "plot_lstm_step",
-    "published_table",
 ]
 
 # One colour and line style per cell throughout the chapter; the LSTM's cell state is dotted.
@@ -40,63 +27,6 @@ GATE_COLOURS = {"i": OKABE_ITO["bluish green"], "f": OKABE_ITO["blue"],
 GATE_LABELS = {"i": "input gate $i_t$", "f": "forget gate $f_t$", "g": "candidate $g_t$",
                "o": "output gate $o_t$"}  # fmt: skip
 MARKER_STYLE = {"color": OKABE_ITO["vermillion"], "linestyle": ":", "linewidth": 1.2}
-
-
-# ----------------------------------------------------------------------------------------------
-# Tables (Markdown, for IPython.display.Markdown)
-
-
-def parameter_count_table(counts: dict[str, dict[str, int]]) -> str:
-    """`parameter_counts(...)` as a table: cell, formula, torch.nn, whether they agree."""
-    rows = [[CELL_LABELS[cell], f"{c['formula']:,}", f"{c['torch.nn']:,}",
-             "yes" if c["formula"] == c["torch.nn"] else "**no**"]
-            for cell, c in counts.items()]  # fmt: skip
-    return markdown_table(["cell", "G (HI + HH + 2H)", "torch.nn", "equal"], rows)
-
-
-def forget_bias_table(result: ForgetBiasDecay) -> str:
-    """Forget-gate bias against the measured decay of ‖∂L/∂c_t‖ at initialisation."""
-    lags = result.fit_lags
-    rows = [[f"{bias:g}", f"{sigmoid:.2f}", f"{mean_f:.2f}", f"{rate:.2f}", f"{share:.1e}"]
-            for bias, sigmoid, mean_f, rate, share in zip(
-                result.biases, result.sigmoid_of_bias, result.mean_forget_gate,
-                result.decay_per_step, result.share_left, strict=True)]  # fmt: skip
-    header = ["forget bias b", "σ(b)", "mean f_t (measured)", "‖∂L/∂c_t‖ factor per step back",
-              f"share of ‖∂L/∂c_T‖ left {lags} steps back"]  # fmt: skip
-    return markdown_table(header, rows)
-
-
-def long_range_table(result: LongRangeResult) -> str:
-    """Final held-out loss of each cell at each (task, T) beside the memoryless baseline.
-
-    A loss below the baseline means the model remembers; "solved" (bold) means below
-    `solved_fraction` of it, reached within the step budget (steps in brackets). For copy
-    memory the share of copied symbols predicted right follows the loss (chance: 1/K).
-    """
-    cells = [cell for cell in CELLS if cell in result.settings.cells]
-    labels = [CELL_LABELS[cell] for cell in cells]
-    header = ["task", "T", "baseline", *labels, "parameters (" + " / ".join(labels) + ")"]
-    rows = []
-    for task in ("adding", "copy"):
-        for length in result.lengths(task):
-            runs = [result.get(task, length, cell) for cell in cells]
-            losses = []
-            for run in runs:
-                text = f"{run.final_loss:#.3g}"
-                if run.accuracy is not None:
-                    text += f", {run.accuracy:.0%} right"
-                text = f"**{text}**" if run.solved else text
-                losses.append(f"{text} ({run.steps} steps)")
-            sizes = " / ".join(f"{run.parameters:,}" for run in runs)
-            rows.append([task, str(length), f"{runs[0].baseline:.3f}", *losses, sizes])
-    return markdown_table(header, rows)
-
-
-def published_table() -> str:
-    """The published results this chapter's comparison is held against."""
-    rows = [[entry["task"], entry["T"], entry["result"], entry["source"]]
-            for entry in PUBLISHED_RESULTS]  # fmt: skip
-    return markdown_table(["task", "T", "published result", "source"], rows)
 
 
 # ----------------------------------------------------------------------------------------------
