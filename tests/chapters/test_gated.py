@@ -38,6 +38,7 @@ from rnncourse.chapters.ch03_lstm_gru.tables import (
     seeds_caption,
 )
 from rnncourse.chapters.ch03_lstm_gru.widgets import lstm_stepper, pick_units
+from rnncourse.cli import main
 from rnncourse.data.synthetic import AddingTask, CopyTask
 from rnncourse.models.gate_trace import record_gates
 from rnncourse.training.task_training import build_task_model, score_held_out, training_batches
@@ -326,3 +327,17 @@ def test_pick_units_takes_the_most_moving_cells() -> None:
     assert pick_units(cells, 10) == [0, 1, 2, 3]
     with pytest.raises(ValueError, match="cell_states"):
         pick_units(torch.zeros(5), 1)
+
+
+def test_run_command_prints_chapter_3s_tables_and_sentences(tiny_settings, capsys) -> None:
+    tiny_settings("ch03", forget_bias={"biases": (0.0, 1.0), "seq_len": 8, "fit_lags": 4,
+                                       "hidden_size": 4, "batch_size": 4},
+                  parameter_counts={"input_size": 2, "hidden_size": 4},
+                  long_range={"settings": replace(TINY, num_seeds=1, copy_delays=())})
+    assert main(["run", "ch03", "--experiment", "inside-lstm", "--experiment", "forget-bias",
+                 "--device", "cpu"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.index("## forget-bias") < printed.index("## long-range")
+    assert "4 steps back from the end" in printed and "One seed (0)" in printed
+    assert "On the adding problem" in printed and "Arjovsky et al. 2016, sec. 5.2" in printed
+    assert "The LSTM at T = 6 from seed 0" in printed and "held-out MSE" in printed

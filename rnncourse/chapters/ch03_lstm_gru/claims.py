@@ -39,6 +39,8 @@ SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 # this many times as wide as elsewhere, its forget gate holds at least this value after the
 # first marker, and its final cell state correlates with the target at least this strongly.
 CAROUSEL_GATE_RATIO, CAROUSEL_FORGET, CAROUSEL_CORRELATION = 5.0, 0.95, 0.9
+# A copy-memory loss this many times the baseline or more: not yet the memoryless strategy.
+NOT_YET_MEMORYLESS = 1.1
 
 
 def number(value: float) -> str:
@@ -77,8 +79,9 @@ def forget_bias_claim(result: ForgetBiasDecay, usual_bias: float = 1.0) -> str:
     lags, biases, shares = result.fit_lags, result.biases, result.share_left
     gap = max(abs(measured - sigmoid) for measured, sigmoid in
               zip(result.mean_forget_gate, result.sigmoid_of_bias, strict=True))
-    text = (f"The measured mean forget gate matches σ(b) to within {gap:.2f} for every bias. "
-            if gap < 0.02 else
+    bound = math.ceil(gap * 100) / 100  # 0.002 → "within 0.01"
+    text = (f"The measured mean forget gate matches σ(b) to within {max(bound, 0.01):.2f} for "
+            "every bias. " if gap < 0.02 else
             f"The measured mean forget gate differs from σ(b) by up to {gap:.2f}. ")
     listed = _join([f"{number(share)} with a bias of {bias:g}"
                     for bias, share in zip(biases, shares, strict=True)])
@@ -91,12 +94,13 @@ def forget_bias_claim(result: ForgetBiasDecay, usual_bias: float = 1.0) -> str:
     predicted = [sigmoid**lags for sigmoid in result.sigmoid_of_bias]
     above = [share > expected for share, expected in zip(shares, predicted, strict=True)]
     if all(above):
-        text += (f"Every share is larger than σ(b)^{lags}, what the cell path alone would leave: "
-                 "the gradient also reaches back through $h_{t-1}$ and the gates. ")
+        text += (f"Every share is larger than $\\sigma(b)^{{{lags}}}$, what the cell path alone "
+                 "would leave: the gradient also reaches back through $h_{t-1}$ and the gates. ")
     elif not any(above):
-        text += f"Every share is smaller than σ(b)^{lags}, what the cell path alone would leave. "
+        text += (f"Every share is smaller than $\\sigma(b)^{{{lags}}}$, what the cell path alone "
+                 "would leave. ")
     else:
-        text += f"Some shares are larger than σ(b)^{lags} and some smaller. "
+        text += f"Some shares are larger than $\\sigma(b)^{{{lags}}}$ and some smaller. "
     if usual_bias in biases:
         share = shares[biases.index(usual_bias)]
         if share < 1e-2:
@@ -134,7 +138,7 @@ def adding_claim(result: LongRangeResult) -> str:
             counts = _join([f"{count} of {seeds} seeds at T = {length}"
                             for count, length in zip(solved, lengths, strict=True)])
             clauses.append(f"{_label(cell)} solved it in {counts}")
-    text = "On the adding problem " + "; ".join(clauses) + "."
+    text = "On the adding problem, " + "; ".join(clauses) + "."
     if both and len(lengths) > 1:
         longer = all(steps[-1] > steps[0] for steps in both)
         text += (" Every cell that solved it throughout needed more steps at the longer length."
@@ -160,6 +164,11 @@ def copy_claim(result: LongRangeResult) -> str:
         recall = _join([f"{s.mean_accuracy:.0%}" for s in summaries])
         text += (f"At T = {delay} the final loss was {ratios} times the baseline, and the share of "
                  f"copied symbols recalled {recall} (chance: 1 in 8). ")
+    above = [f"{_label(cell)} at T = {delay}" for delay in delays for cell in cells
+             if result.summary("copy", delay, cell).mean_ratio > NOT_YET_MEMORYLESS]
+    if above:
+        text += (f"Within the budget, {_join(above)} did not even reach the memoryless strategy "
+                 f"(a mean loss over {NOT_YET_MEMORYLESS:g} times the baseline). ")
     below = [cell for cell in cells
              if all(result.summary("copy", delay, cell).seeds_below_baseline == len(result.seeds)
                     for delay in delays)]  # fmt: skip

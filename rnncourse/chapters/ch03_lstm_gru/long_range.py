@@ -55,12 +55,12 @@ class LongRangeSettings:
     `adding_max_steps` (`copy_max_steps`). Every (task, T, cell) runs from `num_seeds` seeds.
     """
 
-    adding_lengths: tuple[int, ...] = (20, 50)
+    adding_lengths: tuple[int, ...] = (10, 30)
     copy_delays: tuple[int, ...] = (10, 20)
     lstm_hidden_size: int = 32
     hidden_sizes: Mapping[str, Mapping[str, int]] | None = None
-    adding_max_steps: int = 600
-    copy_max_steps: int = 200
+    adding_max_steps: int = 700
+    copy_max_steps: int = 120
     batch_size: int = 32
     optimizer: str = "adam"
     lr: float = 1e-2
