@@ -11,9 +11,14 @@ import pytest
 import torch
 
 from rnncourse.chapters.ch03_lstm_gru.figures import (
+    forget_bias_table,
+    long_range_table,
+    parameter_count_table,
     plot_gate_inspection,
     plot_gradient_flow,
     plot_lstm_step,
+    published_table,
+    seeds_caption,
 )
 from rnncourse.chapters.ch03_lstm_gru.gradient_flow import (
     decay_over_lags,
@@ -30,13 +35,6 @@ from rnncourse.chapters.ch03_lstm_gru.long_range import (
     train_until_solved,
 )
 from rnncourse.chapters.ch03_lstm_gru.settings import SETTINGS
-from rnncourse.chapters.ch03_lstm_gru.tables import (
-    forget_bias_table,
-    long_range_table,
-    parameter_count_table,
-    published_table,
-    seeds_caption,
-)
 from rnncourse.chapters.ch03_lstm_gru.widgets import lstm_stepper, pick_units
 from rnncourse.cli import main
 from rnncourse.data.synthetic import AddingTask, CopyTask

@@ -17,6 +17,7 @@ from rnncourse.chapters.ch03_lstm_gru.claims import (
     inspection_claim,
     number,
 )
+from rnncourse.chapters.ch03_lstm_gru.figures import long_range_table, seeds_caption
 from rnncourse.chapters.ch03_lstm_gru.gradient_flow import (
     ForgetBiasDecay,
     GateInspection,
@@ -24,7 +25,6 @@ from rnncourse.chapters.ch03_lstm_gru.gradient_flow import (
 )
 from rnncourse.chapters.ch03_lstm_gru.long_range import LongRangeSettings
 from rnncourse.chapters.ch03_lstm_gru.results import LongRangeResult, TaskRun
-from rnncourse.chapters.ch03_lstm_gru.tables import long_range_table, seeds_caption
 from rnncourse.training.diagnostics import HiddenStateGradients
 
 ADDING_BASELINE, COPY_BASELINE = 1 / 6, 10 * math.log(8) / 30
@@ -177,8 +177,8 @@ def test_number_formats_small_shares_in_scientific_notation() -> None:
 
 
 def test_describe_settings_follows_the_settings() -> None:
+    from rnncourse.chapters.ch03_lstm_gru.figures import describe_settings
     from rnncourse.chapters.ch03_lstm_gru.settings import SETTINGS
-    from rnncourse.chapters.ch03_lstm_gru.tables import describe_settings
 
     cpu = describe_settings(SETTINGS.cpu.long_range["settings"])
     assert "Adam (learning rate 0.01)" in cpu and "clipped by norm at 1" in cpu

@@ -6,8 +6,7 @@
     results.py          what it returns: one run per (task, T, cell, seed), and summaries
     published.py        the published results it is held against, with their sources
     claims.py           the sentences the page writes from the results
-    tables.py           its tables
-    figures.py          its figures
+    figures.py          its figures and tables
     widgets.py          stepping through an LSTM, gate by gate
     settings.py         SETTINGS: the experiments at cpu and paper scale
     run.py              what `rnncourse run ch03` runs

@@ -12,6 +12,13 @@ from rnncourse.chapters.ch03_lstm_gru.claims import (
     gradient_flow_claim,
     inspection_claim,
 )
+from rnncourse.chapters.ch03_lstm_gru.figures import (
+    forget_bias_table,
+    long_range_table,
+    parameter_count_table,
+    published_table,
+    seeds_caption,
+)
 from rnncourse.chapters.ch03_lstm_gru.gradient_flow import (
     inspect_adding_lstm,
     parameter_counts,
@@ -19,13 +26,6 @@ from rnncourse.chapters.ch03_lstm_gru.gradient_flow import (
     run_gradient_flow,
 )
 from rnncourse.chapters.ch03_lstm_gru.long_range import run_long_range_tasks
-from rnncourse.chapters.ch03_lstm_gru.tables import (
-    forget_bias_table,
-    long_range_table,
-    parameter_count_table,
-    published_table,
-    seeds_caption,
-)
 from rnncourse.chapters.runner import ChapterRun, Experiment
 
 __all__ = ["EXPERIMENTS"]
