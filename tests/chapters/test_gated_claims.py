@@ -164,7 +164,7 @@ def test_inspection_claim_calls_a_carousel_a_carousel_and_a_leak_a_leak() -> Non
     good = inspection_claim(inspection(0.995, 0.9), ADDING_BASELINE)
     assert "MSE is 0.004, against 0.167" in good
     assert "Unit 3 (input gate 0.90 at the markers and 0.020 elsewhere" in good
-    assert "behaves like a textbook carousel" in good and "leakier" not in good
+    assert "comes close to a textbook carousel" in good and "leakier" not in good
     leaky = inspection_claim(inspection(0.8, 0.05), ADDING_BASELINE)
     assert "is a leakier memory" in leaky and "×0.80 per step" in leaky
     assert "not shut between the markers" in leaky and "carousel" not in leaky

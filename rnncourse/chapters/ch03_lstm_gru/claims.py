@@ -235,6 +235,6 @@ def inspection_claim(inside: GateInspection, baseline: float) -> str:
         if failures:
             text += f"Unit {unit} ({facts}) is a leakier memory: {_join(failures)}. "
         else:
-            text += (f"Unit {unit} ({facts}) behaves like a textbook carousel: written at the "
-                     "markers only, held, and read out at the end. ")
+            text += (f"Unit {unit} ({facts}) comes close to a textbook carousel: written "
+                     "mostly at the markers, held, and read out at the end. ")
     return text.strip()

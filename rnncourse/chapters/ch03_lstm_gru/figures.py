@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import matplotlib.pyplot as plt
 import torch
 from matplotlib.ticker import MaxNLocator
@@ -154,6 +156,13 @@ def plot_gradient_flow(result: GradientFlowResult) -> plt.Figure:
     figure, axes = new_figure(ncols=2, width=5.2, height=3.8, sharey=True)
     lags = torch.arange(result.seq_len).numpy()
     titles = {"initial": "at initialisation", "trained": "after training"}
+    # The y axis runs from a decade below the smallest share drawn (at least 1e-20) up to 1e2.
+    shares = [result.relative(stage, cell, state)
+              for stage in titles for cell, gradients in result.norms[stage].items()
+              for state in ("hidden", "cell") if state == "hidden" or gradients.cell is not None]
+    smallest = min((values[values > 0].min().item() for values in shares if (values > 0).any()),
+                   default=1e-20)
+    bottom = max(1e-20, 10.0 ** (math.floor(math.log10(smallest)) - 1))
     for axis, stage in zip(axes, ("initial", "trained"), strict=True):
         for cell, gradients in result.norms[stage].items():
             colour = CELL_COLOURS[cell]
@@ -166,7 +175,7 @@ def plot_gradient_flow(result: GradientFlowResult) -> plt.Figure:
                               linestyle=":", label=f"{CELL_LABELS[cell]} $c_t$")  # fmt: skip
         axis.set_title(titles[stage])
         axis.set_xlabel("lag $T - t$ (steps back from the end)")
-        axis.set_ylim(1e-20, 1e2)
+        axis.set_ylim(bottom, 1e2)
         axis.legend(fontsize=8, loc="lower left")
     axes[0].set_ylabel(r"$\|\partial L/\partial h_t\| \,/\, \|\partial L/\partial h_T\|$")
     figure.suptitle(f"Gradient reaching back through time, {result.task} problem, "
