@@ -9,6 +9,7 @@ import ipywidgets
 import matplotlib.pyplot as plt
 import pytest
 import torch
+import torch.nn.functional as F
 
 from rnncourse.chapters.ch03_lstm_gru.figures import (
     forget_bias_table,
@@ -38,6 +39,7 @@ from rnncourse.chapters.ch03_lstm_gru.settings import SETTINGS
 from rnncourse.chapters.ch03_lstm_gru.widgets import lstm_stepper, pick_units
 from rnncourse.cli import main
 from rnncourse.data.synthetic import AddingTask, CopyTask
+from rnncourse.models.cells import gru_step
 from rnncourse.models.gate_trace import record_gates
 from rnncourse.training.task_training import build_task_model, score_held_out, training_batches
 
@@ -77,6 +79,27 @@ def test_decay_over_lags_recovers_a_geometric_rate() -> None:
     underflowed[:20] = 0.0  # the earliest steps lost to underflow: fit what is left
     assert decay_over_lags(underflowed) == pytest.approx(0.8)
     assert decay_over_lags(torch.tensor([0.0, 0.0, 1.0])) == 0.0
+
+
+def test_the_two_gru_conventions_differ_by_the_sign_of_the_update_gate() -> None:
+    """torch/Cho et al.: h = z h' + (1 − z) ñ; Chung et al./minGRU: h = (1 − z) h' + z ñ.
+    Negating the update gate's weights and biases (1 − σ(a) = σ(−a)) maps one onto the other."""
+    torch.manual_seed(0)
+    gru = torch.nn.GRUCell(3, 5)
+    x, h = torch.randn(4, 3), torch.randn(4, 5)
+    kept = gru_step(x, h, gru.weight_ih, gru.weight_hh, gru.bias_ih, gru.bias_hh)
+    assert torch.allclose(kept, gru(x, h), atol=1e-6)
+    flip = torch.ones(15, 1)
+    flip[5:10] = -1  # the update gate's rows (torch's order r, z, n)
+    weights = (gru.weight_ih * flip, gru.weight_hh * flip, gru.bias_ih * flip[:, 0],
+               gru.bias_hh * flip[:, 0])  # fmt: skip
+    projection = F.linear(x, weights[0], weights[2]).chunk(3, dim=-1)
+    recurrent = F.linear(h, weights[1], weights[3]).chunk(3, dim=-1)
+    reset = torch.sigmoid(projection[0] + recurrent[0])
+    z_written = torch.sigmoid(projection[1] + recurrent[1])
+    candidate = torch.tanh(projection[2] + reset * recurrent[2])
+    written = (1 - z_written) * h + z_written * candidate  # h_t = (1 − z_t) h_{t-1} + z_t h̃_t
+    assert torch.allclose(written, kept, atol=1e-6)
 
 
 def test_forget_bias_sets_the_cell_gradient_decay() -> None:
