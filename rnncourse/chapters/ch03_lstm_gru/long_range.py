@@ -59,7 +59,7 @@ class LongRangeSettings:
     copy_delays: tuple[int, ...] = (10, 20)
     lstm_hidden_size: int = 32
     hidden_sizes: Mapping[str, Mapping[str, int]] | None = None
-    adding_max_steps: int = 700
+    adding_max_steps: int = 600
     copy_max_steps: int = 120
     batch_size: int = 32
     optimizer: str = "adam"
