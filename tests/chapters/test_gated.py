@@ -9,6 +9,7 @@ import ipywidgets
 import matplotlib.pyplot as plt
 import pytest
 import torch
+import torch.nn.functional as F
 
 from rnncourse.chapters.ch03_lstm_gru.figures import (
     forget_bias_table,
@@ -18,6 +19,7 @@ from rnncourse.chapters.ch03_lstm_gru.figures import (
     plot_gradient_flow,
     plot_lstm_step,
     published_table,
+    seeds_caption,
 )
 from rnncourse.chapters.ch03_lstm_gru.gradient_flow import (
     decay_over_lags,
@@ -28,19 +30,22 @@ from rnncourse.chapters.ch03_lstm_gru.gradient_flow import (
 )
 from rnncourse.chapters.ch03_lstm_gru.long_range import (
     LongRangeSettings,
+    cell_hidden_size,
     make_task,
     run_long_range_tasks,
     train_until_solved,
 )
 from rnncourse.chapters.ch03_lstm_gru.settings import SETTINGS
 from rnncourse.chapters.ch03_lstm_gru.widgets import lstm_stepper, pick_units
+from rnncourse.cli import main
 from rnncourse.data.synthetic import AddingTask, CopyTask
+from rnncourse.models.cells import gru_step
 from rnncourse.models.gate_trace import record_gates
 from rnncourse.training.task_training import build_task_model, score_held_out, training_batches
 
 TINY = LongRangeSettings(
     adding_lengths=(6,), copy_delays=(3,), lstm_hidden_size=4, adding_max_steps=20,
-    copy_max_steps=10, batch_size=8, eval_every=10, eval_batch_size=16,
+    copy_max_steps=10, batch_size=8, eval_every=10, eval_batch_size=16, num_seeds=2,
 )  # fmt: skip
 
 
@@ -76,6 +81,27 @@ def test_decay_over_lags_recovers_a_geometric_rate() -> None:
     assert decay_over_lags(torch.tensor([0.0, 0.0, 1.0])) == 0.0
 
 
+def test_the_two_gru_conventions_differ_by_the_sign_of_the_update_gate() -> None:
+    """torch/Cho et al.: h = z h' + (1 − z) ñ; Chung et al./minGRU: h = (1 − z) h' + z ñ.
+    Negating the update gate's weights and biases (1 − σ(a) = σ(−a)) maps one onto the other."""
+    torch.manual_seed(0)
+    gru = torch.nn.GRUCell(3, 5)
+    x, h = torch.randn(4, 3), torch.randn(4, 5)
+    kept = gru_step(x, h, gru.weight_ih, gru.weight_hh, gru.bias_ih, gru.bias_hh)
+    assert torch.allclose(kept, gru(x, h), atol=1e-6)
+    flip = torch.ones(15, 1)
+    flip[5:10] = -1  # the update gate's rows (torch's order r, z, n)
+    weights = (gru.weight_ih * flip, gru.weight_hh * flip, gru.bias_ih * flip[:, 0],
+               gru.bias_hh * flip[:, 0])  # fmt: skip
+    projection = F.linear(x, weights[0], weights[2]).chunk(3, dim=-1)
+    recurrent = F.linear(h, weights[1], weights[3]).chunk(3, dim=-1)
+    reset = torch.sigmoid(projection[0] + recurrent[0])
+    z_written = torch.sigmoid(projection[1] + recurrent[1])
+    candidate = torch.tanh(projection[2] + reset * recurrent[2])
+    written = (1 - z_written) * h + z_written * candidate  # h_t = (1 − z_t) h_{t-1} + z_t h̃_t
+    assert torch.allclose(written, kept, atol=1e-6)
+
+
 def test_forget_bias_sets_the_cell_gradient_decay() -> None:
     result = run_forget_bias_decay((0.0, 2.0), seq_len=30, fit_lags=10, hidden_size=8,
                                    batch_size=16, device="cpu", seed=0)  # fmt: skip
@@ -89,10 +115,12 @@ def test_forget_bias_sets_the_cell_gradient_decay() -> None:
         run_forget_bias_decay((1.0,), seq_len=10, fit_lags=10, device="cpu")
 
 
-def test_long_range_runs_cover_every_cell_task_and_length(tiny_result) -> None:
+def test_long_range_runs_cover_every_cell_task_length_and_seed(tiny_result) -> None:
     runs = tiny_result.runs
-    assert [(run.task, run.length) for run in runs][::3] == [("adding", 6), ("copy", 3)]
+    assert len(runs) == 2 * 3 * 2, "two (task, T), three cells, two seeds"
+    assert [(run.task, run.length) for run in runs][::6] == [("adding", 6), ("copy", 3)]
     assert {run.cell for run in runs} == set(TINY.cells)
+    assert tiny_result.seeds == (0, 1) and {run.seed for run in runs} == {0, 1}
     for run in runs:
         assert math.isfinite(run.final_loss) and run.final_loss > 0
         assert run.steps <= (TINY.adding_max_steps if run.task == "adding" else TINY.copy_max_steps)
@@ -103,22 +131,36 @@ def test_long_range_runs_cover_every_cell_task_and_length(tiny_result) -> None:
         assert max(sizes) / min(sizes) < 1.3, f"about equal parameter counts, got {sizes}"
     with pytest.raises(KeyError):
         tiny_result.get("adding", 7, "lstm")
+    with pytest.raises(KeyError):
+        tiny_result.get("adding", 6, "lstm", seed=5)
     assert tiny_result.lengths("copy") == [3]
+    assert tiny_result.get("copy", 3, "gru") is tiny_result.get("copy", 3, "gru", seed=0)
 
 
-def test_a_run_reloads_its_initial_and_trained_weights(tiny_result) -> None:
-    run = tiny_result.get("adding", 6, "lstm")
-    trained, initial = run.model(), run.model(trained=False)
-    assert trained.backend == "rnncourse"
-    hidden = run.hidden_size
-    forget = slice(hidden, 2 * hidden)
-    forget_bias = initial.rnn.bias_ih_l0[forget] + initial.rnn.bias_hh_l0[forget]
-    torch.testing.assert_close(forget_bias, torch.ones(hidden))  # LSTMs start with bias 1
-    inputs, _ = make_task("adding", 6).sample(64, seed=1)
-    with torch.no_grad():
-        assert not torch.equal(trained(inputs), initial(inputs))
-    fresh = build_task_model("lstm", make_task("adding", 6), hidden, device="cpu", seed=0)
-    torch.testing.assert_close(fresh.state_dict(), run.initial_state)
+def test_seeds_differ_in_weights_and_batches_but_share_the_held_out_batch(tiny_result) -> None:
+    first, second = (tiny_result.get("adding", 6, "lstm", seed) for seed in (0, 1))
+    assert not torch.equal(first.initial_state["rnn.weight_hh_l0"],
+                           second.initial_state["rnn.weight_hh_l0"])
+    assert first.baseline == second.baseline
+    summary = tiny_result.summary("adding", 6, "lstm")
+    assert summary.losses == (first.final_loss, second.final_loss)
+    assert summary.mean_loss == pytest.approx((first.final_loss + second.final_loss) / 2)
+    assert summary.std_loss == pytest.approx(abs(first.final_loss - second.final_loss) / 2 ** 0.5)
+    assert summary.accuracies is None and tiny_result.summary("copy", 3, "gru").accuracies
+    best = tiny_result.best("adding", 6, "lstm")
+    assert best.final_loss == min(first.final_loss, second.final_loss)
+
+
+def test_a_run_matches_a_single_seed_run_of_its_seed() -> None:
+    """Seed 1 of a two-seed run trains exactly as a one-seed run from seed 1 (same initial
+    weights, same batches); only the held-out batch, which belongs to the base seed, differs."""
+    one = replace(TINY, adding_lengths=(6,), copy_delays=(), cells=("gru",), num_seeds=1,
+                  stop_when_solved=False)
+    both = run_long_range_tasks(replace(one, num_seeds=2), device="cpu", seed=0)
+    alone = run_long_range_tasks(one, device="cpu", seed=1)
+    first, second = alone.get("adding", 6, "gru"), both.get("adding", 6, "gru", seed=1)
+    torch.testing.assert_close(first.initial_state, second.initial_state)
+    torch.testing.assert_close(first.trained_state, second.trained_state)
 
 
 def test_training_stops_once_solved() -> None:
@@ -165,13 +207,52 @@ def test_settings_are_checked() -> None:
         LongRangeSettings(cells=("lstm", "transformer"))
     with pytest.raises(ValueError, match="batch_size"):
         LongRangeSettings(batch_size=0)
+    with pytest.raises(ValueError, match="num_seeds"):
+        LongRangeSettings(num_seeds=0)
     with pytest.raises(ValueError, match="solved_fraction"):
         LongRangeSettings(solved_fraction=1.5)
+    with pytest.raises(ValueError, match="clip_norm or clip_value"):
+        LongRangeSettings(clip_norm=1.0, clip_value=1.0)
+    with pytest.raises(ValueError, match="optimizer"):
+        LongRangeSettings(optimizer="adagrad")
+    with pytest.raises(ValueError, match="hidden_sizes"):
+        LongRangeSettings(hidden_sizes={"adding": {"lstm": 0}})
+    with pytest.raises(ValueError, match="task"):
+        LongRangeSettings(hidden_sizes={"sorting": {"lstm": 8}})
     with pytest.raises(ValueError, match="task"):
         make_task("sorting", 10)
+
+
+def test_paper_scale_is_arjovsky_et_als_setting() -> None:
+    """Sizes, optimiser and clipping of Arjovsky, Shah and Bengio (2016), sec. 5."""
     paper = SETTINGS.paper.long_range["settings"]
-    assert paper.adding_lengths == (100, 200, 400, 750) and paper.lstm_hidden_size == 128
-    assert paper.copy_delays == (100, 200, 300, 500) and paper.optimizer == "rmsprop"
+    assert paper.adding_lengths == (100, 200, 400, 750)
+    assert paper.copy_delays == (100, 200, 300, 500)
+    adding, copy = make_task("adding", 100), make_task("copy", 100)
+    sizes = {cell: cell_hidden_size(paper, "adding", adding, cell) for cell in paper.cells}
+    assert sizes == {"rnn_tanh": 128, "lstm": 128, "gru": 128}
+    assert cell_hidden_size(paper, "copy", copy, "rnn_tanh") == 80
+    assert cell_hidden_size(paper, "copy", copy, "lstm") == 40
+    assert paper.optimizer == "rmsprop" and paper.lr == 1e-3
+    assert paper.optimizer_options == {"alpha": 0.9}, "RMSProp decay 0.9"
+    assert paper.clip_value == 1.0 and paper.clip_norm is None, "element-wise clipping at ±1"
+    assert paper.batch_size == 20 and not paper.stop_when_solved
+    cpu = SETTINGS.cpu.long_range["settings"]
+    assert cpu.num_seeds >= 3, "the book compares cells over at least three seeds"
+
+
+def test_element_wise_clipping_and_optimizer_options_reach_training() -> None:
+    task = AddingTask(4)
+    model = build_task_model("lstm", task, 4, device="cpu", seed=0)
+    settings = replace(TINY, optimizer="rmsprop", lr=1e-3, optimizer_options={"alpha": 0.9},
+                       clip_norm=None, clip_value=1e-4, stop_when_solved=False, eval_every=5)
+    before = [parameter.detach().clone() for parameter in model.parameters()]
+    steps, _, _, _ = train_until_solved(model, task, settings, 5, seed=0)
+    assert steps == [5], "ran its budget: no stop once solved"
+    for old, new in zip(before, model.parameters(), strict=True):
+        # RMSProp moves every weight by about lr · g / sqrt(v); with g clipped to ±1e-4 each
+        # step stays near lr (sqrt(1 - alpha) scale), far from an unclipped step's size.
+        assert (new.detach() - old).abs().max() < 5 * 1e-3 / (1 - 0.9) ** 0.5
 
 
 def test_gradient_flow_before_and_after_training(tiny_result) -> None:
@@ -213,10 +294,14 @@ def test_tables(tiny_result) -> None:
     table = long_range_table(tiny_result)
     assert table.splitlines()[0].startswith("| task | T | baseline | RNN | LSTM | GRU |")
     assert "| adding | 6 | 0.167 |" in table and "% right" in table
+    assert " ± " in table and "/2" in table, "mean ± spread, solved k/2 seeds"
+    assert "2 seeds" in seeds_caption(tiny_result)
     counts_table = parameter_count_table(parameter_counts(2, 8))
     assert counts_table.count("| yes |") == 3
     published = published_table()
-    assert "0.164" in published and "5.3e-5" in published and "0.0204" in published
+    for fact in ("0.164", "5.3e-5", "0.0204", "0.0197", "0.0202", "0.167", "0.173", "0.040",
+                 "Table 1", "Fig. 1", "Fig. 2", "40", "6,500", "element-wise"):
+        assert fact in published, fact
     decay = run_forget_bias_decay((1.0,), seq_len=12, fit_lags=4, hidden_size=4, device="cpu")
     assert "0.73" in forget_bias_table(decay)
 
@@ -263,3 +348,17 @@ def test_pick_units_takes_the_most_moving_cells() -> None:
     assert pick_units(cells, 10) == [0, 1, 2, 3]
     with pytest.raises(ValueError, match="cell_states"):
         pick_units(torch.zeros(5), 1)
+
+
+def test_run_command_prints_chapter_3s_tables_and_sentences(tiny_settings, capsys) -> None:
+    tiny_settings("ch03", forget_bias={"biases": (0.0, 1.0), "seq_len": 8, "fit_lags": 4,
+                                       "hidden_size": 4, "batch_size": 4},
+                  parameter_counts={"input_size": 2, "hidden_size": 4},
+                  long_range={"settings": replace(TINY, num_seeds=1, copy_delays=())})
+    assert main(["run", "ch03", "--experiment", "inside-lstm", "--experiment", "forget-bias",
+                 "--device", "cpu"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.index("## forget-bias") < printed.index("## long-range")
+    assert "4 steps back from the end" in printed and "One seed (0)" in printed
+    assert "On the adding problem" in printed and "Arjovsky et al. 2016, sec. 5.2" in printed
+    assert "The LSTM at T = 6 from seed 0" in printed and "held-out MSE" in printed

@@ -5,7 +5,7 @@
     run_gradient_flow(...)        ‖∂L/∂h_t‖ (and ‖∂L/∂c_t‖) against lag, before and after training
     inspect_adding_lstm(...)      gate activations of an LSTM trained on the adding problem
 
-The long-range comparison itself (adding and copy at several T) is in `gated_tasks.py`.
+The long-range comparison itself (adding and copy at several T) is in `long_range.py`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from rnncourse.chapters.ch03_lstm_gru.long_range import CELLS, LongRangeResult, make_task
+from rnncourse.chapters.ch03_lstm_gru.long_range import CELLS
+from rnncourse.chapters.ch03_lstm_gru.results import LongRangeResult, make_task
 from rnncourse.data.synthetic import AddingTask
 from rnncourse.models.gate_trace import GateTrace, record_gates
 from rnncourse.models.parameter_count import recurrent_parameter_count
@@ -145,6 +146,7 @@ class GradientFlowResult:
     norms: dict[str, dict[str, HiddenStateGradients]]  # stage -> cell -> norms over t
     final_loss: dict[str, float]  # cell -> held-out loss after training
     baseline: float
+    run_seed: int = 0  # the seed of the long-range runs whose models were measured
 
     def relative(self, stage: str, cell: str, state: str = "hidden") -> Tensor:
         """‖∂L/∂s_t‖ / ‖∂L/∂s_T‖ for s = h (or c): the share of the end gradient that
@@ -165,13 +167,16 @@ def run_gradient_flow(
     *,
     task: str = "adding",
     length: int | None = None,
+    run_seed: int | None = None,
     batch_size: int = 256,
     device: str | torch.device | None = None,
     seed: int = 0,
 ) -> GradientFlowResult:
     """Measure ‖∂L/∂h_t‖ for every cell of `long_range` at one (task, length), with the
-    initial and the trained weights of its runs (the longest length by default)."""
+    initial and the trained weights of its runs from `run_seed` (default: the longest length
+    and the first seed), on a fresh batch drawn with `seed + 2`."""
     length = length if length is not None else max(long_range.lengths(task))
+    run_seed = long_range.seeds[0] if run_seed is None else run_seed
     device = resolve_device(device)
     task_object = make_task(task, length)
     inputs, targets = task_object.sample(batch_size, seed=seed + 2, device=device)
@@ -179,14 +184,15 @@ def run_gradient_flow(
     norms: dict[str, dict[str, HiddenStateGradients]] = {"initial": {}, "trained": {}}
     final_loss = {}
     for cell in cells:
-        run = long_range.get(task, length, cell)
+        run = long_range.get(task, length, cell, run_seed)
         for stage in norms:
             model = run.model(trained=stage == "trained", backend="rnncourse", device=device)
             norms[stage][cell] = hidden_state_gradient_norms(
                 model, inputs, targets, task_object.loss
             )
         final_loss[cell] = run.final_loss
-    return GradientFlowResult(task, length, norms, final_loss, task_object.baseline_loss())
+    return GradientFlowResult(task, length, norms, final_loss, task_object.baseline_loss(),
+                              run_seed)
 
 
 # ----------------------------------------------------------------------------------------------
