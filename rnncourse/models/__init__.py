@@ -12,8 +12,10 @@
     batch_norm_lstm.py  recurrent batch normalisation, the batch-normalised LSTM cell and layer
     fused_lstm.py       FusedLSTM: one autograd node per layer, BPTT written out (chapter 4)
     minimal.py          minGRU, minLSTM and the scans that run them in parallel over time (ch. 4)
+    ensemble.py         Ensemble: K same-shaped models trained as one with vmap (seed sweeps)
     char_lm.py          CharLanguageModel (embedding, core, head), CarriedState (chapter 6)
     forecaster.py       WindowForecaster: L past values -> H future ones (chapter 6)
+    seq2seq.py          EncoderDecoder: LSTM encoder-decoder, with or without attention (ch. 6)
     gate_trace.py       record_gates: the gate activations over a sequence (chapter 3)
     parameter_count.py  parameters of a core, the hidden size for a parameter budget (ch. 3)
 
