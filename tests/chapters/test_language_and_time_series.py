@@ -25,7 +25,9 @@ from rnncourse.chapters.ch06_language_and_time_series.claims import (  # noqa: E
     attention_sentence,
     cell_ranking_sentence,
     forecast_sentence,
+    samples_sentence,
     schedule_sentence,
+    word_statistics,
 )
 from rnncourse.chapters.ch06_language_and_time_series.figures import (  # noqa: E402
     plot_attention_study,
@@ -124,6 +126,29 @@ def test_attention_sentence_for_flat_curves_within_the_spread() -> None:
     assert "no more than twice" in sentence
     with pytest.raises(ValueError, match="shape"):
         attention_sentence([2, 3], flat, other)
+
+
+def test_word_statistics_count_known_and_distinct_words() -> None:
+    known, distinct = word_statistics("The cat, the CAT and a dog.", {"the", "cat", "a"})
+    assert known == pytest.approx(5 / 7) and distinct == pytest.approx(5 / 7)  # 7 words
+    assert np.isnan(word_statistics("... !", {"the"})[0])
+
+
+def test_samples_sentence_whichever_temperature_does_best() -> None:
+    book = {"it", "is", "a", "truth", "she", "said"}
+    samples = {0.0: "it is it is it is it is", 1.5: "it zqv truth wex she olp"}
+    sentence = samples_sentence(samples, book)
+    assert "τ = 0: 100% of words in the book, 25% distinct" in sentence
+    assert "at τ = 0 uses the book's words most, the one at τ = 1.5 least" in sentence
+    assert "the one at τ = 0 repeats itself most" in sentence
+    reversed_case = {0.0: "qq zz qq zz she", 1.5: "it is a truth she said"}
+    sentence = samples_sentence(reversed_case, book)
+    assert "at τ = 1.5 uses the book's words most, the one at τ = 0 least" in sentence
+    assert "the one at τ = 0 repeats itself most" in sentence
+    with pytest.raises(ValueError, match="two temperatures"):
+        samples_sentence({1.0: "it is"}, book)
+    with pytest.raises(ValueError, match="contain words"):
+        samples_sentence({1.0: "it is", 0.5: "..."}, book)
 
 
 def test_forecast_sentence_whichever_model_is_ahead() -> None:

@@ -4,16 +4,20 @@ cannot say something its own numbers contradict on another CPU or seed.
     cell_ranking_sentence    ranks cell types by mean test bpc over seeds, with spread
     schedule_sentence        what the learning-rate schedule did in each long run
     attention_sentence       accuracy against length, with and without attention
+    samples_sentence         how sampled text changes with the temperature (words of the book,
+                             distinct words)
     forecast_sentence        the best forecast, and the network against the classical model
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["attention_sentence", "cell_ranking_sentence", "forecast_sentence", "schedule_sentence"]
+__all__ = ["attention_sentence", "cell_ranking_sentence", "forecast_sentence", "samples_sentence",
+           "schedule_sentence", "word_statistics"]
 
 
 def _mean_std(values: Sequence[float]) -> tuple[float, float]:
@@ -117,6 +121,37 @@ def attention_sentence(lengths: Sequence[int], without_attention: np.ndarray,
             f"attention is ahead by {abs(gap):.2f}, "
             f"{'more than' if clear else 'no more than'} twice the larger standard deviation "
             f"over seeds ({spread:.2f}).")
+
+
+def word_statistics(text: str, known_words: set[str]) -> tuple[float, float]:
+    """(share of the words of `text` found in `known_words`, distinct words / words), words
+    being runs of letters, lower-cased; (nan, nan) for a text without words."""
+    words = re.findall(r"[a-z]+", text.lower())
+    if not words:
+        return float("nan"), float("nan")
+    return (sum(word in known_words for word in words) / len(words), len(set(words)) / len(words))
+
+
+def samples_sentence(samples: Mapping[float, str], known_words: set[str]) -> str:
+    """What the temperature did to `samples` (temperature -> sampled text): for each, the share
+    of its words that occur in the training text, and its distinct words per word (low: the
+    sample repeats itself). Names the temperatures with the most and fewest known words and
+    the one that repeats itself most."""
+    if len(samples) < 2:
+        raise ValueError("samples must hold texts of at least two temperatures")
+    stats = {tau: word_statistics(text, known_words) for tau, text in samples.items()}
+    stats = {tau: values for tau, values in stats.items() if not np.isnan(values[0])}
+    if len(stats) < 2:
+        raise ValueError("at least two samples must contain words")
+    known = {tau: values[0] for tau, values in stats.items()}
+    distinct = {tau: values[1] for tau, values in stats.items()}
+    listing = "; ".join(f"τ = {tau:g}: {known[tau]:.0%} of words in the book, "
+                        f"{distinct[tau]:.0%} distinct" for tau in sorted(stats))
+    most, fewest = max(known, key=known.get), min(known, key=known.get)
+    repeats = min(distinct, key=distinct.get)
+    return (f"Words of each sample found in the training text, and distinct words per word: "
+            f"{listing}. The sample at τ = {most:g} uses the book's words most, the one at "
+            f"τ = {fewest:g} least, and the one at τ = {repeats:g} repeats itself most.")
 
 
 def forecast_sentence(errors: Mapping[str, Mapping[str, float]], network: str = "GRU",

@@ -6,6 +6,7 @@ from typing import Any
 
 from rnncourse.chapters.ch06_language_and_time_series.cell_comparison import (
     CELL_LABELS,
+    SHIPPED_SEEDS,
     compare_cells,
     load_shipped_runs,
     shipped_checkpoint_name,
@@ -24,10 +25,8 @@ from rnncourse.training.language import (
     prepare_corpus,
 )
 
-__all__ = ["EXPERIMENTS", "SHIPPED_SEEDS"]
+__all__ = ["EXPERIMENTS"]
 
-# The shipped language models: book/checkpoints/ch06-lm-<cell>-seed<k>.pt, k in SHIPPED_SEEDS.
-SHIPPED_SEEDS = (0, 1, 2)
 
 
 def baselines(run: ChapterRun) -> tuple[Any, str]:
