@@ -22,6 +22,7 @@ from rnncourse.chapters.ch06_language_and_time_series.cell_comparison import (  
     shipped_checkpoint_name,
 )
 from rnncourse.chapters.ch06_language_and_time_series.claims import (  # noqa: E402
+    alignment_sentence,
     attention_sentence,
     cell_ranking_sentence,
     forecast_sentence,
@@ -126,6 +127,24 @@ def test_attention_sentence_for_flat_curves_within_the_spread() -> None:
     assert "no more than twice" in sentence
     with pytest.raises(ValueError, match="shape"):
         attention_sentence([2, 3], flat, other)
+
+
+def test_alignment_sentence_whichever_half_is_better_aligned() -> None:
+    length = 4
+    diagonal_first = np.full((length, length), 0.25)
+    diagonal_first[0, 0] = diagonal_first[1, 1] = 1.0
+    target = [1, 2, 3, 4]
+    sentence = alignment_sentence(diagonal_first, [1, 2, 0, 0], target)
+    assert "100% of its attention on the matching source letter while writing its first 2" in \
+        sentence
+    assert "and 25% while writing the last 2; it writes 2 of the 4 letters right" in sentence
+    sentence = alignment_sentence(diagonal_first[::-1, ::-1], target, target)
+    assert "on average 25% of its attention" in sentence
+    assert "and 100% while writing the last 2; it writes 4 of the 4" in sentence
+    with pytest.raises(ValueError, match="square"):
+        alignment_sentence(np.ones((2, 3)), [1, 2], [1, 2])
+    with pytest.raises(ValueError, match="written and target"):
+        alignment_sentence(np.ones((2, 2)), [1, 2, 3], [1, 2])
 
 
 def test_word_statistics_count_known_and_distinct_words() -> None:

@@ -4,6 +4,7 @@ cannot say something its own numbers contradict on another CPU or seed.
     cell_ranking_sentence    ranks cell types by mean test bpc over seeds, with spread
     schedule_sentence        what the learning-rate schedule did in each long run
     attention_sentence       accuracy against length, with and without attention
+    alignment_sentence       how much of one model's attention falls on the matching letter
     samples_sentence         how sampled text changes with the temperature (words of the book,
                              distinct words)
     forecast_sentence        the best forecast, and the network against the classical model
@@ -16,8 +17,9 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["attention_sentence", "cell_ranking_sentence", "forecast_sentence", "samples_sentence",
-           "schedule_sentence", "word_statistics"]
+__all__ = ["alignment_sentence", "attention_sentence", "cell_ranking_sentence",
+           "forecast_sentence", "samples_sentence", "schedule_sentence", "word_statistics",
+           "words_of"]
 
 
 def _mean_std(values: Sequence[float]) -> tuple[float, float]:
@@ -123,10 +125,38 @@ def attention_sentence(lengths: Sequence[int], without_attention: np.ndarray,
             f"over seeds ({spread:.2f}).")
 
 
+def alignment_sentence(weights: np.ndarray, written: Sequence[int],
+                       target: Sequence[int]) -> str:
+    """How much attention one model puts on the diagonal (weights (L, L): row i = output i,
+    column j = source letter j; the i-th target letter transliterates the i-th source letter),
+    averaged over the first and the second half of the output, and how many letters it wrote
+    right."""
+    weights = np.asarray(weights, dtype=float)
+    written, target = np.asarray(written), np.asarray(target)
+    if weights.ndim != 2 or weights.shape[0] != weights.shape[1] or weights.shape[0] < 2:
+        raise ValueError(f"weights must be a square (L, L) array with L >= 2, got {weights.shape}")
+    if written.shape != target.shape or written.shape != (weights.shape[0],):
+        raise ValueError(f"written and target must both have shape ({weights.shape[0]},)")
+    length = weights.shape[0]
+    half = length // 2
+    diagonal = np.diag(weights)
+    first, second = float(diagonal[:half].mean()), float(diagonal[half:].mean())
+    right = int((written == target).sum())
+    return (f"On this word, the model puts on average {first:.0%} of its attention on the "
+            f"matching source letter while writing its first {half} letters, and {second:.0%} "
+            f"while writing the last {length - half}; it writes {right} of the {length} "
+            "letters right.")
+
+
+def words_of(text: str) -> list[str]:
+    """The words of `text`: runs of letters a-z, lower-cased."""
+    return re.findall(r"[a-z]+", text.lower())
+
+
 def word_statistics(text: str, known_words: set[str]) -> tuple[float, float]:
     """(share of the words of `text` found in `known_words`, distinct words / words), words
-    being runs of letters, lower-cased; (nan, nan) for a text without words."""
-    words = re.findall(r"[a-z]+", text.lower())
+    as `words_of` finds them; (nan, nan) for a text without words."""
+    words = words_of(text)
     if not words:
         return float("nan"), float("nan")
     return (sum(word in known_words for word in words) / len(words), len(set(words)) / len(words))
