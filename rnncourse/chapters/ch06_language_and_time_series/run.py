@@ -91,5 +91,6 @@ EXPERIMENTS = (
     Experiment("attention", "an encoder-decoder with and without attention, against length",
                attention),
     Experiment("co2", "forecasting Mauna Loa CO2 against naive and Holt-Winters forecasts", co2),
-    Experiment("sunspots", "forecasting sunspots: nothing beats the cycle", sunspots),
+    Experiment("sunspots", "forecasting yearly sunspots (an irregular cycle), same baselines",
+               sunspots),
 )
