@@ -4,6 +4,8 @@
                    loss of its memoryless baseline
     arithmetic.py  multi-digit addition written as characters (`AdditionTask`), for curricula
     digits.py      scikit-learn's 8x8 digits read pixel by pixel (sequential MNIST in small)
+    transliteration.py  random Latin words to Greek letters (`TransliterationTask`), for
+                   encoder-decoders
     text.py        three public-domain books (package data under data/files/), contiguous
                    train/valid/test splits, truncated-BPTT batches
     vocabulary.py  `CharVocabulary`: characters <-> ids

@@ -18,6 +18,7 @@
     chunked_scan.py     the chunked scan: chunks of C steps, each chunk's steps in one kernel
     char_lm.py          CharLanguageModel (embedding, core, head), CarriedState (chapter 6)
     forecaster.py       WindowForecaster: L past values -> H future ones (chapter 6)
+    seq2seq.py          EncoderDecoder: LSTM encoder-decoder, with or without attention (ch. 6)
     gate_trace.py       record_gates: the gate activations over a sequence (chapter 3)
     parameter_count.py  parameters of a core, the hidden size for a parameter budget (ch. 3)
     ensemble.py         Ensemble: K same-shaped models stacked and run at once with vmap

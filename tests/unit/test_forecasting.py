@@ -44,6 +44,21 @@ def test_naive_and_seasonal_naive() -> None:
         seasonal_naive_forecasts(windows, 2, 7)
 
 
+@pytest.mark.parametrize(("season", "horizon"), [(1, 3), (4, 11), (12, 24), (12, 37)])
+def test_seasonal_naive_is_hyndman_and_athanasopoulos_formula(season: int, horizon: int) -> None:
+    """ŷ_{T+h|T} = y_{T+h-m(k+1)} with k = ⌊(h-1)/m⌋ (FPP3 §5.2), never a value after y_T."""
+    series = np.arange(100.0) ** 1.5  # all values distinct, so a wrong index cannot pass
+    windows = np.stack([series[:50], series[10:60]])  # windows ending at T = 49 and T = 59
+    forecasts = seasonal_naive_forecasts(windows, horizon, season)
+    for row, last in enumerate((49, 59)):
+        for h in range(1, horizon + 1):
+            k = (h - 1) // season
+            index = last + h - season * (k + 1)
+            assert index <= last
+            assert forecasts[row, h - 1] == series[index]
+            assert index == last + h - season * -(-h // season)  # the ⌈h/m⌉ form
+
+
 def test_holt_winters_follows_a_trend_and_season() -> None:
     steps = np.arange(120)
     values = 10 + 0.5 * steps + 3 * np.sin(2 * np.pi * steps / 12)

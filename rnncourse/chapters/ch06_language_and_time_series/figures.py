@@ -1,4 +1,6 @@
-"""Figures for chapter 6: language-model training curves and bits per character, forecasts."""
+"""Figures for chapter 6: the cell comparison, the long runs and bits per character of the
+language models, the next-character distribution, forecasts, and the encoder-decoders' accuracy
+against length and position with the attention weights of one word."""
 
 from __future__ import annotations
 
@@ -10,77 +12,105 @@ import torch
 from rnncourse.chapters.plotting import (
     LINESTYLES,
     PALETTE,
-    moving_average,
     new_figure,
     series_styles,
 )
 
 __all__ = [
+    "plot_attention_study",
     "plot_bits_per_character",
+    "plot_cell_comparison",
     "plot_forecasts",
-    "plot_language_training",
+    "plot_long_runs",
     "plot_next_character",
 ]
 
 
-def plot_language_training(runs: Mapping[str, object],
-                           long_runs: Mapping[str, Mapping[str, object]] | None = None,
-                           smooth: int = 20):
-    """Left: training and validation bits per character of short runs against the step.
-    Right: the validation curves of longer runs, with a marker where the learning rate was
-    halved (a plateau), or the learning rate of the short runs when no long runs are given.
+def plot_cell_comparison(live, long_runs=None):
+    """Left: validation bits per character of the live runs against the optimiser step, one
+    thin line per seed, one colour per cell. Right: test bits per character of every run, one
+    point per seed and a bar at the mean, for the live runs and (when given) the long runs.
 
-    `runs` maps a label to a `LanguageModelRun`; `long_runs` maps a label to a metrics dict
-    with "eval_step", "valid_bpc" and "lr" (as checkpoints of `rnncourse train` hold).
-    """
-    figure, (left, right) = new_figure(ncols=2, width=5.2, height=3.6)
-    for (label, run), style in zip(runs.items(), series_styles(), strict=False):
-        steps = np.asarray(run.history.step) + 1
-        train_bpc = np.asarray(run.history.loss) / np.log(2.0)
-        left.plot(steps, moving_average(train_bpc, smooth).numpy(), color=style["color"],
-                  alpha=0.45, linewidth=1.0, label=f"{label} (training)")
-        left.plot(np.asarray(run.history.eval_step) + 1, run.valid_bpc, marker="o",
-                  markersize=3.5, label=f"{label} (validation)", **style)
-    left.set(xlabel="optimiser step", ylabel="bits per character",
-             title="a short run: training and validation")
+    `live` and `long_runs` are `CellComparison`s (`long_runs`: of shipped checkpoints, whose
+    `runs` hold models with `metrics`)."""
+    figure, (left, right) = new_figure(ncols=2, width=5.2, height=3.8)
+    labels = list(live.test_bpc)
+    colours = dict(zip(labels, PALETTE, strict=False))
+    for label in labels:
+        for k, run in enumerate(live.runs[label]):
+            left.plot(np.asarray(run.history.eval_step) + 1, run.valid_bpc, color=colours[label],
+                      linestyle=LINESTYLES[labels.index(label) % len(LINESTYLES)],
+                      linewidth=1.2, marker=".", label=label if k == 0 else None)
+    steps = len(live.runs[labels[0]][0].history.step)
+    left.set(xlabel="optimiser step", ylabel="validation bits per character",
+             title=f"{steps} steps, {len(live.seeds)} seeds per cell")
     left.legend(fontsize="small")
-    if long_runs:
-        for (label, metrics), style in zip(long_runs.items(), series_styles(), strict=False):
-            steps = np.asarray(metrics["eval_step"]) + 1
-            valid, rates = np.asarray(metrics["valid_bpc"]), np.asarray(metrics["lr"])
-            right.plot(steps, valid, label=label, **style)
-            halved = np.flatnonzero(rates[1:] < rates[:-1]) + 1  # first check at the new rate
-            right.plot(steps[halved], valid[halved], linestyle="none", marker="v",
-                       color=style["color"], markersize=6)
-        right.set(xlabel="optimiser step", ylabel="validation bits per character",
-                  title="longer runs (\u25bc: learning rate halved)")
-        right.legend(fontsize="small")
-    else:
-        for (label, run), style in zip(runs.items(), series_styles(), strict=False):
-            right.step(np.asarray(run.history.eval_step) + 1, run.lr, where="post",
-                       label=label, **style)
-        right.set(xlabel="optimiser step", ylabel="learning rate", yscale="log",
-                  title="learning rate (halved on a plateau)")
+    groups = [(f"{steps} steps (this page)", live, "o")]
+    if long_runs is not None:
+        long_steps = int(long_runs.runs[labels[0]][0].metrics["steps"])
+        groups.append((f"{long_steps:,} steps (shipped)", long_runs, "s"))
+    width = 0.8 / len(groups)
+    for g, (name, comparison, marker) in enumerate(groups):
+        for i, label in enumerate(labels):
+            x = i - 0.4 + width * (g + 0.5)
+            values = comparison.test_bpc[label]
+            right.hlines(np.mean(values), x - 0.4 * width, x + 0.4 * width, color=colours[label],
+                         linewidth=3)  # the mean
+            right.plot(np.full(len(values), x), values, linestyle="none", marker=marker,
+                       color=colours[label], markeredgecolor="black", markersize=5,
+                       label=name if i == 0 else None)
+    right.set_xticks(range(len(labels)), labels)
+    low = min(min(v) for c in (g[1] for g in groups) for v in c.test_bpc.values())
+    high = max(max(v) for c in (g[1] for g in groups) for v in c.test_bpc.values())
+    right.set_ylim(low - 0.3, high + 0.15)
+    right.set(ylabel="test bits per character (lower is better)",
+              title="test score of every run (line: mean)")
+    right.legend(fontsize="small", loc="upper left")
     return figure
 
 
-def plot_bits_per_character(rows: Sequence[Mapping[str, object]]):
-    """Horizontal bars of test bits per character, one per model, labelled with parameters.
+def plot_long_runs(long_runs):
+    """Validation bits per character of the shipped long runs against the step, one line per
+    seed, with a marker at the first check after each halving of the learning rate.
 
-    `rows`: dicts with "model", "test_bpc" and "parameters" (as `language_table` gives).
-    """
+    `long_runs`: a `CellComparison` of shipped checkpoints (models with `metrics`)."""
+    figure, axis = new_figure(width=6.4, height=3.8)
+    for (label, models), style in zip(long_runs.runs.items(), series_styles(), strict=False):
+        for k, loaded in enumerate(models):
+            metrics = loaded.metrics
+            steps = np.asarray(metrics["eval_step"]) + 1
+            valid, rates = np.asarray(metrics["valid_bpc"]), np.asarray(metrics["lr"])
+            axis.plot(steps, valid, linewidth=1.2, label=label if k == 0 else None, **style)
+            halved = np.flatnonzero(rates[1:] < rates[:-1]) + 1  # first check at the new rate
+            axis.plot(steps[halved], valid[halved], linestyle="none", marker="v",
+                      color=style["color"], markersize=5)
+    axis.set(xlabel="optimiser step", ylabel="validation bits per character",
+             title="long runs, one line per seed (\u25bc: learning rate halved)")
+    axis.legend(fontsize="small")
+    return figure
+
+
+def plot_bits_per_character(rows: Sequence[Mapping[str, object]],
+                            cells: Sequence[str] = ()):
+    """Horizontal bars of test bits per character, one per model, labelled with parameters;
+    an error bar of ± one standard deviation where a row has "spread". A row whose model name
+    starts with one of `cells` takes that cell's colour (the order of `PALETTE`), others grey.
+
+    `rows`: dicts with "model", "test_bpc", "parameters" and optionally "spread"."""
     figure, axis = new_figure(width=6.4, height=0.45 * len(rows) + 1.2)
     names = [str(row["model"]) for row in rows]
     values = [float(row["test_bpc"]) for row in rows]
-    colours = [PALETTE[i % len(PALETTE)] for i in range(len(rows))]
-    bars = axis.barh(names, values, color=colours)
-    for bar, row in zip(bars, rows, strict=True):
+    spreads = [float(row.get("spread", 0.0)) for row in rows]
+    colours = [next((PALETTE[i % len(PALETTE)] for i, cell in enumerate(cells)
+                     if name.startswith(cell)), "0.6") for name in names]
+    bars = axis.barh(names, values, xerr=spreads, color=colours, ecolor="0.3", capsize=3)
+    for bar, row, spread in zip(bars, rows, spreads, strict=True):
         parameters = int(row["parameters"])
-        axis.text(bar.get_width() + 0.03, bar.get_y() + bar.get_height() / 2,
+        axis.text(bar.get_width() + spread + 0.05, bar.get_y() + bar.get_height() / 2,
                   f"{float(row['test_bpc']):.2f}  ({parameters:,} numbers)", va="center",
                   fontsize="small")
     axis.invert_yaxis()
-    axis.set_xlim(0, max(values) * 1.35)
+    axis.set_xlim(0, max(values) * 1.4)
     axis.set(xlabel="test bits per character (lower is better)")
     return figure
 
@@ -139,4 +169,48 @@ def plot_next_character(probabilities: torch.Tensor, vocabulary, prime: str, top
     axis.bar(labels, values.numpy(), color=PALETTE[0])
     axis.set(xlabel="next character", ylabel="probability", ylim=(0, 1),
              title=f"after {prime[-30:]!r}")
+    return figure
+
+
+def plot_attention_study(study):
+    """Three panels from an `AttentionStudy`: (left) the share of symbols written right at each
+    length, mean over seeds with a band of ± one standard deviation, and the chance level 1/K;
+    (middle) the share right at each output position of the longest test words; (right) the
+    attention weights α_ij of one longest test word, output letter i against source letter j."""
+    figure, (left, middle, right) = new_figure(ncols=3, width=4.3, height=3.9)
+    lengths = np.asarray(study.lengths)
+    longest = int(lengths.max())
+    for label, style in zip(study.accuracy, series_styles(), strict=False):
+        mean, spread = study.mean(label), study.spread(label)
+        left.plot(lengths, mean, marker="o", markersize=3.5, label=label, **style)
+        left.fill_between(lengths, mean - spread, mean + spread, color=style["color"],
+                          alpha=0.2, linewidth=0)
+        by_position = study.position_accuracy[label]
+        middle.plot(np.arange(1, longest + 1), by_position.mean(axis=0), marker=".",
+                    label=label, **style)
+    for axis in (left, middle):
+        axis.axhline(study.task.chance_accuracy, color="0.5", linewidth=1, linestyle=":")
+        axis.set_ylim(0, 1.05)
+    left.text(lengths[-1], study.task.chance_accuracy + 0.02, "chance, 1/K", fontsize="small",
+              color="0.4", ha="right")
+    left.set(xlabel="word length (letters)", ylabel="share of letters written right",
+             title=f"mean of {len(study.seeds)} seeds (band: ± 1 s.d.)")
+    left.legend(fontsize="small", loc="lower left")
+    middle.set(xlabel="output position", ylabel="share of letters written right",
+               title=f"words of {longest} letters, by position")
+    weights = study.example.get("weights")
+    if weights is not None:
+        source = study.task.source_text(study.example["source"])
+        written = study.task.target_text(study.example["attention"])
+        truth = study.task.target_text(study.example["target"])
+        rows = [w if w == t else f"{w} (not {t})" for w, t in zip(written, truth, strict=True)]
+        image = right.imshow(weights, vmin=0, vmax=1, aspect="auto")
+        right.set_xticks(range(len(source)), list(source), fontsize="x-small")
+        right.set_yticks(range(len(rows)), rows, fontsize="x-small")
+        right.grid(False)
+        right.set(xlabel="source letter j", ylabel="letter written, i",
+                  title="attention weights α_ij of one word")
+        figure.colorbar(image, ax=right, shrink=0.8)
+    else:
+        right.set_axis_off()
     return figure

@@ -4,20 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
+from rnncourse.chapters.ch06_language_and_time_series.cell_comparison import (
+    CELL_LABELS,
+    SHIPPED_SEEDS,
+    compare_cells,
+    load_shipped_runs,
+    shipped_checkpoint_name,
+)
+from rnncourse.chapters.ch06_language_and_time_series.claims import (
+    attention_sentence,
+    cell_ranking_sentence,
+    schedule_sentence,
+)
+from rnncourse.chapters.ch06_language_and_time_series.translation import run_attention_study
 from rnncourse.chapters.runner import ChapterRun, Experiment, book_checkpoint
 from rnncourse.training.forecasting import run_forecasting_study
 from rnncourse.training.language import (
     evaluate_bits_per_character,
-    load_language_model,
     ngram_baselines,
     prepare_corpus,
-    train_language_model,
 )
 
-__all__ = ["CHECKPOINT_CELLS", "EXPERIMENTS"]
+__all__ = ["EXPERIMENTS"]
 
-# The shipped language models, book/checkpoints/ch06-lm-<cell>.pt.
-CHECKPOINT_CELLS = ("rnn_tanh", "gru", "lstm")
 
 
 def baselines(run: ChapterRun) -> tuple[Any, str]:
@@ -28,23 +37,34 @@ def baselines(run: ChapterRun) -> tuple[Any, str]:
                              f"(k = {row['smoothing']})" for row in rows)
 
 
-def language_model(run: ChapterRun) -> tuple[Any, str]:
-    result = train_language_model(splits=run.results["corpus"], **run.settings.language_model,
-                                  device=run.device, seed=run.seed)
-    return result, (f"{result.parameters:,} parameters, {len(result.history.step)} steps; "
-                    f"validation bpc {[round(v, 3) for v in result.valid_bpc]}; test bpc of "
-                    f"the best weights {result.test_bpc:.3f}")
+def cell_comparison(run: ChapterRun) -> tuple[Any, str]:
+    comparison = compare_cells(run.results["corpus"], **run.settings.cell_comparison,
+                               device=run.device, seed=run.seed)
+    return comparison, cell_ranking_sentence(comparison.test_bpc)
 
 
-def checkpoints(run: ChapterRun) -> tuple[Any, str]:
-    splits, lines, loaded = run.results["corpus"], [], {}
-    for cell in CHECKPOINT_CELLS:
-        model = load_language_model(book_checkpoint(f"ch06-lm-{cell}.pt"), device=run.device)
-        measured = evaluate_bits_per_character(model.model, splits.test)
-        loaded[cell] = model
-        lines.append(f"{cell}: test {measured:.3f} bpc (recorded when trained: "
-                     f"{model.metrics['test_bpc']:.3f})")
-    return loaded, "\n\n".join(lines)
+def long_runs(run: ChapterRun) -> tuple[Any, str]:
+    paths = [book_checkpoint(shipped_checkpoint_name(cell, seed))  # says where it looked
+             for cell in CELL_LABELS for seed in SHIPPED_SEEDS]
+    shipped = load_shipped_runs(paths[0].parent, tuple(CELL_LABELS), SHIPPED_SEEDS,
+                                device=run.device)
+    test = run.results["corpus"].test
+    lines = []
+    for label, models in shipped.runs.items():
+        for seed, loaded in zip(shipped.seeds, models, strict=True):
+            measured = evaluate_bits_per_character(loaded.model, test)
+            lines.append(f"{label}, seed {seed}: test {measured:.3f} bpc (recorded when "
+                         f"trained: {loaded.metrics['test_bpc']:.3f})")
+    metrics = {label: [loaded.metrics for loaded in models]
+               for label, models in shipped.runs.items()}
+    report = [*lines, cell_ranking_sentence(shipped.test_bpc), schedule_sentence(metrics)]
+    return shipped, "\n\n".join(report)
+
+
+def attention(run: ChapterRun) -> tuple[Any, str]:
+    study = run_attention_study(**run.settings.attention, device=run.device, seed=run.seed)
+    return study, attention_sentence(study.lengths, study.accuracy["no attention"],
+                                     study.accuracy["attention"])
 
 
 def _forecasting(run: ChapterRun, arguments: Any) -> tuple[Any, str]:
@@ -64,10 +84,13 @@ def sunspots(run: ChapterRun) -> tuple[Any, str]:
 
 EXPERIMENTS = (
     Experiment("baselines", "unigram and bigram counts on Pride and Prejudice", baselines),
-    Experiment("language-model", "an LSTM language model with truncated BPTT", language_model,
+    Experiment("cell-comparison", "tanh RNN, GRU and LSTM language models, several seeds each",
+               cell_comparison, needs=("baselines",)),
+    Experiment("long-runs", "the shipped long runs, scored again", long_runs,
                needs=("baselines",)),
-    Experiment("checkpoints", "the shipped RNN, GRU and LSTM models, scored again", checkpoints,
-               needs=("baselines",)),
+    Experiment("attention", "an encoder-decoder with and without attention, against length",
+               attention),
     Experiment("co2", "forecasting Mauna Loa CO2 against naive and Holt-Winters forecasts", co2),
-    Experiment("sunspots", "forecasting sunspots: nothing beats the cycle", sunspots),
+    Experiment("sunspots", "forecasting yearly sunspots (an irregular cycle), same baselines",
+               sunspots),
 )

@@ -28,13 +28,17 @@ def naive_forecasts(inputs: Tensor | np.ndarray, horizon: int) -> np.ndarray:
 def seasonal_naive_forecasts(
     inputs: Tensor | np.ndarray, horizon: int, season_length: int
 ) -> np.ndarray:
-    """ŷ_{t+h} = y_{t+h-m⌈h/m⌉}: the last observed season repeated, for windows (N, L ≥ m)."""
+    """The last observed season repeated, for windows (N, L ≥ m) ending at y_T: (N, H).
+
+        ŷ_{T+h|T} = y_{T+h-m(k+1)},  k = ⌊(h-1)/m⌋   (Hyndman & Athanasopoulos, FPP3 §5.2)
+                  = y_{T+h-m⌈h/m⌉} = y_{T-m+1+(h-1) mod m}
+    """
     inputs = as_array(inputs)
     if inputs.shape[1] < season_length:
         raise ValueError(f"windows of {inputs.shape[1]} steps hold no full season of "
                          f"{season_length}")
     last_season = inputs[:, -season_length:]
-    return last_season[:, np.arange(horizon) % season_length]
+    return last_season[:, np.arange(horizon) % season_length]  # h = 1..H: (h-1) mod m
 
 
 def holt_winters_forecasts(
