@@ -50,6 +50,11 @@ def _never_falls(values: list[float]) -> bool:
     return all(later >= earlier for earlier, later in zip(values, values[1:], strict=False))
 
 
+def _ratio(value: float) -> str:
+    """A loss ratio with two decimals, or two significant digits below 0.1 (0.0044, not 0.00)."""
+    return f"{value:.2f}" if value >= 0.1 else f"{value:.2g}"
+
+
 def _seeds(count: int) -> str:
     return "one seed" if count == 1 else f"{count} seeds"
 
@@ -145,20 +150,29 @@ def relation_to_baseline(ratio: float) -> str:
     if ratio < 0.1:
         return f"{1 / ratio:.0f} times below the baseline"
     if ratio < low:
-        return f"{ratio:.2f} times the baseline: below it, but far from solving the task"
+        return f"{_ratio(ratio)} times the baseline, below it but far from solving the task"
     if ratio <= high:
         return f"{ratio:.2f} times the baseline, that is, at it"
     return f"{ratio:.2f} times the baseline, above it"
 
 
 def adding_outcome(result: AddingResult) -> str:
-    """The LSTM and the tanh RNN at the longest length, beside the baseline 1/6."""
-    longest = max(run.length for run in result.runs)
+    """The tanh RNN at the shortest length, then both models at the longest, beside 1/6."""
+    lengths = sorted({run.length for run in result.runs})
+    longest = lengths[-1]
     runs = {run.cell: run for run in result.runs if run.length == longest}
+    sentence = ""
+    shortest = [run for run in result.runs if run.length == lengths[0] and run.cell == "rnn_tanh"]
+    if len(lengths) > 1 and shortest:
+        ratio = shortest[0].loss_over_baseline
+        learnt = ("it has learnt the task over this short distance"
+                  if ratio < FAR_BELOW else "it has not learnt the task even over this distance")
+        sentence += (f"At T = {lengths[0]}, the tanh RNN ends at an MSE of "
+                     f"{shortest[0].test_loss:.4f}, {relation_to_baseline(ratio)}: {learnt}. ")
     parts = [f"{CELL_NAMES.get(cell, cell)} ends at an MSE of {run.test_loss:.4f}, "
              f"{relation_to_baseline(run.loss_over_baseline)}"
              for cell, run in runs.items()]
-    sentence = f"At T = {longest}, " + "; ".join(parts) + "."
+    sentence += f"At T = {longest}, " + "; ".join(parts) + "."
     if "lstm" in runs and "rnn_tanh" in runs:
         lstm, rnn = runs["lstm"].loss_over_baseline, runs["rnn_tanh"].loss_over_baseline
         if lstm < FAR_BELOW and rnn >= AT_BASELINE[0]:
@@ -179,8 +193,8 @@ def copy_delay_outcome(result: CopyCapacityResult) -> str:
     ratios = [run.loss_over_baseline for run in result.by_delay]
     rising = _never_falls(ratios)
     sentence = (f"At a delay of {first.length} steps the LSTM of {result.settings.hidden_size} "
-                f"units ends at {first.loss_over_baseline:.2f} times the memoryless loss; at "
-                f"{last.length} steps at {last.loss_over_baseline:.2f} times it")
+                f"units ends at {_ratio(first.loss_over_baseline)} times the memoryless loss; "
+                f"at {last.length} steps at {_ratio(last.loss_over_baseline)} times it")
     if last.loss_over_baseline >= AT_BASELINE[0]:
         sentence += (", that is, it has learnt to output blanks and nothing about the symbols, "
                      "the behaviour Arjovsky et al. report for their LSTM at delays of 200 and "

@@ -223,7 +223,7 @@ def adding_table(result: AddingResult) -> str:
 def copy_delay_table(result: CopyCapacityResult) -> str:
     """Held-out cross entropy per delay beside the memoryless baseline, and recall."""
     rows = [[str(run.length), f"{run.test_loss:.4f}", f"{run.baseline_loss:.4f}",
-             f"{run.loss_over_baseline:.2f}", f"{run.accuracy:.2f}"]
+             f"{run.loss_over_baseline:.3f}", f"{run.accuracy:.2f}"]
             for run in result.by_delay]  # fmt: skip
     header = ["delay T", "test loss", "memoryless L·ln K/(T+2L)", "loss / memoryless",
               f"recall (chance {result.chance_accuracy:.3f})"]  # fmt: skip
@@ -235,6 +235,6 @@ def copy_size_table(result: CopyCapacityResult) -> str:
     positions = [f"symbol {i + 1}" for i in range(result.copy_length)]
     rows = [[str(run.hidden_size), f"{run.accuracy:.2f}",
              *(f"{value:.2f}" for value in run.position_accuracy or []),
-             f"{run.loss_over_baseline:.2f}"]
+             f"{run.loss_over_baseline:.3f}"]
             for run in result.by_hidden_size]  # fmt: skip
     return markdown_table(["hidden units", "recall", *positions, "loss / memoryless"], rows)

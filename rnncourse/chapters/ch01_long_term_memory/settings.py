@@ -66,11 +66,12 @@ SETTINGS = Scaled(
                                       optimizer="adam", lr=1e-2),
         ),
         # 3 symbols to copy (the paper copies 10), an LSTM of 64 units, 1000 steps of Adam at
-        # 2e-2 on batches of 16: the loss climbs to the memoryless one between T = 5 and 40.
+        # 2e-2: the loss climbs towards the memoryless one between T = 5 and 40 (batches of 32:
+        # with 16, the ordering of the hidden sizes changed from seed to seed).
         copy=arguments(
             delays=(5, 10, 20, 40),
             hidden_sizes=(8, 16, 32, 64),
-            settings=TrainingSettings(hidden_size=64, steps=1000, batch_size=16,
+            settings=TrainingSettings(hidden_size=64, steps=1000, batch_size=32,
                                       optimizer="adam", lr=2e-2),
             copy_length=3,
         ),
