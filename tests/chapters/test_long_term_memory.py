@@ -378,7 +378,7 @@ def test_figures_label_their_axes_and_tables_have_a_row_per_run() -> None:
     assert len(figure.axes) == 2
     assert all(axis.get_xlabel() for axis in figure.axes) and figure.axes[0].get_ylabel()
     table = adding_table(adding).splitlines()
-    assert len(table) == 2 + 4 and "Arjovsky et al. 2016, Fig. 2" in table[0]
+    assert len(table) == 2 + 4 and "Arjovsky et al. 2016, sec. 5.2 and Fig. 2" in table[0]
     assert f"{adding.runs[0].test_loss:.4f}" in table[2]
     assert "does not beat the baseline at any of T = 100, 200, 400, 750" in table[2]
     assert "convincingly below the baseline up to T = 400; does well at T = 750" in table[3]
