@@ -142,7 +142,13 @@ def test_adding_claim_for_each_outcome() -> None:
 
     rnn_learns = adding_outcome(_adding(lstm=0.004, rnn=0.3))
     assert "0.30 times the baseline, below it" in rnn_learns
-    assert "not stuck at the baseline" in rnn_learns
+    assert "Both have learnt the long-range part" in rnn_learns
+
+    # Between half the baseline and the baseline: keeping the later value alone would do that.
+    rnn_partly = adding_outcome(_adding(lstm=0.004, rnn=0.85))
+    assert "0.85 times the baseline, below it" in rnn_partly
+    assert "not stuck at the baseline here, but it stays above half of it" in rnn_partly
+    assert "Both have learnt" not in rnn_partly
 
     lstm_stuck = adding_outcome(_adding(lstm=0.98, rnn=1.0))
     assert "The LSTM has not left the baseline" in lstm_stuck
@@ -155,11 +161,13 @@ def test_relation_to_baseline_bands() -> None:
     assert relation_to_baseline(1.3).endswith("above it")
 
 
-def _copy(delay_ratios: list[float], recalls: list[float]) -> CopyCapacityResult:
+def _copy(delay_ratios: list[float], recalls: list[float],
+          longest_recall: float | None = None) -> CopyCapacityResult:
     delays = [10, 20, 40, 80][: len(delay_ratios)]
     sizes = [8, 16, 32, 64][: len(recalls)]
     by_delay = [_run("lstm", d, r, task="copy", baseline=0.5, hidden_size=64)
                 for d, r in zip(delays, delay_ratios, strict=True)]
+    by_delay[-1].accuracy = longest_recall
     by_size = [_run("lstm", 10, 0.5, task="copy", baseline=0.5, hidden_size=h, accuracy=a)
                for h, a in zip(sizes, recalls, strict=True)]
     return CopyCapacityResult(by_delay=by_delay, by_hidden_size=by_size, sizes_delay=10,
@@ -168,10 +176,19 @@ def _copy(delay_ratios: list[float], recalls: list[float]) -> CopyCapacityResult
 
 
 def test_copy_delay_claim_for_each_outcome() -> None:
-    reaches = copy_delay_outcome(_copy([0.1, 0.3, 0.8, 0.99], [0.2, 0.9]))
+    reaches = copy_delay_outcome(_copy([0.1, 0.3, 0.8, 0.99], [0.2, 0.9], longest_recall=0.13))
     assert "At a delay of 10 steps the LSTM of 64 units ends at 0.10 times" in reaches
-    assert "at 80 steps at 0.99 times it, that is, it has learnt to output blanks" in reaches
+    assert "at 80 steps at 0.99 times it, that is, at it, as Arjovsky et al." in reaches
+    assert ("its recall, 0.13 against a chance of 0.125, says it has learnt to output blanks and "
+            "nothing about the symbols") in reaches
     assert "rises with every longer delay" in reaches
+    # At the memoryless loss, but recall above chance: the sentence says both.
+    keeps_a_little = copy_delay_outcome(_copy([0.1, 1.04], [0.2], longest_recall=0.17))
+    assert "at 20 steps at 1.04 times it, that is, at it" in keeps_a_little
+    assert "its recall, 0.17, is still above chance (0.125)" in keeps_a_little
+    assert "nothing about the symbols" not in keeps_a_little
+    above = copy_delay_outcome(_copy([0.1, 1.3], [0.2], longest_recall=0.12))
+    assert "1.30 times it, above it, as Arjovsky" in above
     assert "ends at 0.0044 times" in copy_delay_outcome(_copy([0.0044, 0.3], [0.2, 0.9]))
 
     stays_below = copy_delay_outcome(_copy([0.1, 0.05, 0.4, 0.6], [0.2, 0.9]))

@@ -12,7 +12,8 @@ purpose, one where each side wins.
     growth_or_decay(result, label)       whether the gradient vanishes or grows at one setting
     week_factor(rate, lag)               what a rate leaves of the gradient after `lag` steps
     adding_outcome(result)               LSTM and tanh RNN beside the baseline 1/6, longest T
-    copy_delay_outcome(result)           loss over the memoryless loss, shortest and longest delay
+    copy_delay_outcome(result)           loss over the memoryless loss at the shortest and the
+                                         longest delay; there, what recall adds to the loss
     copy_size_outcome(result)            recall against hidden units at the shortest delay
 """
 
@@ -44,6 +45,11 @@ CELL_NAMES = {"rnn_tanh": "the tanh RNN", "rnn_relu": "the ReLU RNN", "lstm": "t
 AT_BASELINE = (0.9, 1.1)
 # Below this fraction of the baseline a model has clearly learnt the long-range part.
 FAR_BELOW = 0.5
+# Adding problem: a model that keeps only the later marked value u_q predicts u_q + 1/2 and scores
+# Var(u_p) = 1/12, half the baseline 1/6; below that it must carry the first value too.
+ONE_VALUE_KEPT = 0.5
+# Copy memory: a recall within 20 % of chance, 1/K, says nothing was kept of the symbols.
+NEAR_CHANCE = 1.2
 
 
 def _never_falls(values: list[float]) -> bool:
@@ -178,9 +184,13 @@ def adding_outcome(result: AddingResult) -> str:
         if lstm < FAR_BELOW and rnn >= AT_BASELINE[0]:
             sentence += (" The LSTM has carried the marked values across the sequence; the tanh "
                          "RNN, with the same width, optimiser and data, has not")
+        elif lstm < FAR_BELOW and rnn < ONE_VALUE_KEPT:
+            sentence += (" Both have learnt the long-range part in this run: below half the "
+                         "baseline, the tanh RNN must carry the first marked value too")
         elif lstm < FAR_BELOW and rnn < AT_BASELINE[0]:
-            sentence += (" Both have learnt some of the long-range part in this run: the tanh "
-                         "RNN is not stuck at the baseline here")
+            sentence += (" The tanh RNN is not stuck at the baseline here, but it stays above half "
+                         "of it, which keeping only the later marked value would give: it may "
+                         "have learnt only the shorter of the two dependencies")
         else:
             sentence += " The LSTM has not left the baseline within this run's training budget"
         sentence += f" (seed {result.seed})."
@@ -196,15 +206,27 @@ def copy_delay_outcome(result: CopyCapacityResult) -> str:
                 f"units ends at {_ratio(first.loss_over_baseline)} times the memoryless loss; "
                 f"at {last.length} steps at {_ratio(last.loss_over_baseline)} times it")
     if last.loss_over_baseline >= AT_BASELINE[0]:
-        sentence += (", that is, it has learnt to output blanks and nothing about the symbols, "
-                     "the behaviour Arjovsky et al. report for their LSTM at delays of 200 and "
+        where = "that is, at it" if last.loss_over_baseline <= AT_BASELINE[1] else "above it"
+        sentence += (f", {where}, as Arjovsky et al. report for their LSTM at delays of 200 and "
                      "more (their Fig. 1)")
+        sentence += _recall_at_baseline(last.accuracy, result.chance_accuracy)
     else:
         sentence += ": still below the baseline at the longest delay of this run"
     if len(ratios) > 2:
         sentence += (". The ratio rises with every longer delay" if rising else
                      ". The ratio does not rise at every step of the sweep")
     return sentence + "."
+
+
+def _recall_at_baseline(recall: float | None, chance: float) -> str:
+    """What recall says of a model whose loss is at the memoryless one: nothing, or a little."""
+    if recall is None:
+        return ""
+    if recall <= NEAR_CHANCE * chance:
+        return (f"; its recall, {recall:.2f} against a chance of {chance:.3f}, says it has learnt "
+                "to output blanks and nothing about the symbols")
+    return (f"; its recall, {recall:.2f}, is still above chance ({chance:.3f}): it keeps a little "
+            "of the symbols, which the loss does not show")
 
 
 def copy_size_outcome(result: CopyCapacityResult) -> str:
