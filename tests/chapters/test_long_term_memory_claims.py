@@ -9,6 +9,7 @@ import torch
 from rnncourse.chapters.ch01_long_term_memory.claims import (
     adding_outcome,
     copy_delay_outcome,
+    copy_scale_difference,
     copy_size_outcome,
     growth_or_decay,
     rate_comparison,
@@ -23,6 +24,7 @@ from rnncourse.chapters.ch01_long_term_memory.gradient_decay import (
     RecurrentInit,
 )
 from rnncourse.chapters.ch01_long_term_memory.memory_tasks import AddingResult, CopyCapacityResult
+from rnncourse.chapters.ch01_long_term_memory.settings import SETTINGS
 from rnncourse.chapters.ch01_long_term_memory.task_runs import TaskRun, TrainingSettings
 
 INITS = {
@@ -203,3 +205,24 @@ def test_copy_size_claim_for_each_outcome() -> None:
     assert "not at every size" in copy_size_outcome(_copy([0.1], [0.2, 0.6, 0.5, 0.99]))
     assert "falls with the size" in copy_size_outcome(_copy([0.1], [0.9, 0.2]))
     assert "does not change" in copy_size_outcome(_copy([0.1], [0.5, 0.5]))
+
+
+def _copy_at(scale: str) -> CopyCapacityResult:
+    """A copy result with the delays, sizes and settings of one scale of the chapter."""
+    arguments = getattr(SETTINGS, scale).copy
+    settings = arguments["settings"]
+    runs = [_run("lstm", delay, 1.0, task="copy", hidden_size=settings.hidden_size)
+            for delay in arguments["delays"]]
+    return CopyCapacityResult(by_delay=runs, by_hidden_size=runs[:1],
+                              sizes_delay=arguments["delays"][0],
+                              copy_length=arguments["copy_length"], num_symbols=8, cell="lstm",
+                              settings=settings, seed=0)
+
+
+def test_copy_scale_difference_names_each_difference_or_none() -> None:
+    cpu = copy_scale_difference(_copy_at("cpu"))
+    assert cpu == ("Our run also differs from the paper's in scale: 3 symbols to copy instead of "
+                   "10, delays of 5 to 40 steps instead of 100 to 500, Adam instead of RMSProp, "
+                   "clipping by norm instead of element-wise clipping and a 64-unit LSTM "
+                   "instead of a 40-unit one.")
+    assert copy_scale_difference(_copy_at("paper")).startswith("This run has the paper's")

@@ -7,6 +7,7 @@ from typing import Any
 from rnncourse.chapters.ch01_long_term_memory.claims import (
     adding_outcome,
     copy_delay_outcome,
+    copy_scale_difference,
     copy_size_outcome,
     rate_comparison,
     rates_under_bound,
@@ -44,7 +45,8 @@ def adding(run: ChapterRun) -> tuple[Any, str]:
 def copy(run: ChapterRun) -> tuple[Any, str]:
     result = run_copy_capacity(**run.settings.copy, device=run.device, seed=run.seed)
     tables = f"{copy_delay_table(result)}\n\n{copy_size_table(result)}"
-    claims = f"{copy_delay_outcome(result)} {copy_size_outcome(result)}"
+    claims = " ".join([copy_delay_outcome(result), copy_size_outcome(result),
+                       copy_scale_difference(result)])
     header = f"{result.settings.describe()}, copying {result.copy_length}"
     return result, f"{header}\n\n{tables}\n\n{claims}"
 
