@@ -9,7 +9,6 @@ import torch
 from rnncourse.chapters.ch01_long_term_memory.claims import (
     adding_outcome,
     copy_delay_outcome,
-    copy_scale_difference,
     copy_size_outcome,
     growth_or_decay,
     rate_comparison,
@@ -24,6 +23,10 @@ from rnncourse.chapters.ch01_long_term_memory.gradient_decay import (
     RecurrentInit,
 )
 from rnncourse.chapters.ch01_long_term_memory.memory_tasks import AddingResult, CopyCapacityResult
+from rnncourse.chapters.ch01_long_term_memory.scale_differences import (
+    adding_scale_difference,
+    copy_scale_difference,
+)
 from rnncourse.chapters.ch01_long_term_memory.settings import SETTINGS
 from rnncourse.chapters.ch01_long_term_memory.task_runs import TaskRun, TrainingSettings
 
@@ -219,10 +222,26 @@ def _copy_at(scale: str) -> CopyCapacityResult:
                               settings=settings, seed=0)
 
 
-def test_copy_scale_difference_names_each_difference_or_none() -> None:
-    cpu = copy_scale_difference(_copy_at("cpu"))
-    assert cpu == ("Our run also differs from the paper's in scale: 3 symbols to copy instead of "
-                   "10, delays of 5 to 40 steps instead of 100 to 500, Adam instead of RMSProp, "
-                   "clipping by norm instead of element-wise clipping and a 64-unit LSTM "
-                   "instead of a 40-unit one.")
-    assert copy_scale_difference(_copy_at("paper")).startswith("This run has the paper's")
+def _adding_at(scale: str) -> AddingResult:
+    """An adding result with the lengths and settings of one scale of the chapter."""
+    arguments = getattr(SETTINGS, scale).adding
+    runs = [_run(cell, length, 1.0) for length in arguments["seq_lens"]
+            for cell in ("rnn_tanh", "lstm")]
+    return AddingResult(runs=runs, settings=arguments["settings"], seed=0)
+
+
+def test_scale_differences_name_each_difference_or_none() -> None:
+    assert copy_scale_difference(_copy_at("cpu")) == (
+        "Our run differs from the paper's (sec. 5 and 5.1) in scale: 3 symbols to copy instead "
+        "of 10, delays of 5 to 40 steps instead of 100 to 500, Adam instead of RMSProp, "
+        "clipping by norm instead of element-wise clipping and an LSTM of 64 units instead of "
+        "40.")
+    assert adding_scale_difference(_adding_at("cpu")) == (
+        "Our run differs from the paper's (sec. 5 and 5.2) in scale: T = 10 and 50 instead of "
+        "100, 200, 400 and 750, Adam instead of RMSProp, clipping by norm instead of "
+        "element-wise clipping and models of 32 units instead of 128.")
+    assert copy_scale_difference(_copy_at("paper")) == (
+        "This run has the paper's symbols, delays, optimiser, clipping and width "
+        "(sec. 5 and 5.1).")
+    assert adding_scale_difference(_adding_at("paper")).startswith(
+        "This run has the paper's lengths")

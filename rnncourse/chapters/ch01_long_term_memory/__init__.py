@@ -6,6 +6,7 @@
     task_runs.py          one model trained on a synthetic task, beside its memoryless baseline
     memory_tasks.py       the adding problem (tanh RNN against LSTM) and copy-memory capacity
     claims.py             the page's sentences about its own results, written from them
+    scale_differences.py  how a run's setting differs from the paper's, written from it
     figures.py            their figures and tables
     widgets.py            the gradient-decay explorer
     settings.py           SETTINGS: the experiments at cpu and paper scale

@@ -15,7 +15,8 @@ purpose, one where each side wins.
     copy_delay_outcome(result)           loss over the memoryless loss at the shortest and the
                                          longest delay; there, what recall adds to the loss
     copy_size_outcome(result)            recall against hidden units at the shortest delay
-    copy_scale_difference(result)        how the copy run's setting differs from the paper's
+
+How a run's setting differs from the paper's is written by `scale_differences.py`.
 """
 
 from __future__ import annotations
@@ -27,13 +28,10 @@ from rnncourse.chapters.ch01_long_term_memory.gradient_decay import (
     RateSummary,
 )
 from rnncourse.chapters.ch01_long_term_memory.memory_tasks import AddingResult, CopyCapacityResult
-from rnncourse.chapters.ch01_long_term_memory.settings import SETTINGS
-from rnncourse.chapters.ch01_long_term_memory.task_runs import TrainingSettings
 
 __all__ = [
     "adding_outcome",
     "copy_delay_outcome",
-    "copy_scale_difference",
     "copy_size_outcome",
     "growth_or_decay",
     "rate_comparison",
@@ -220,47 +218,6 @@ def copy_delay_outcome(result: CopyCapacityResult) -> str:
         sentence += (". The ratio rises with every longer delay" if rising else
                      ". The ratio does not rise at every step of the sweep")
     return sentence + "."
-
-
-def _optimiser(settings: TrainingSettings) -> str:
-    return {"adam": "Adam", "rmsprop": "RMSProp", "sgd": "SGD"}.get(settings.optimizer,
-                                                                    settings.optimizer)
-
-
-def _clipping(settings: TrainingSettings) -> str:
-    if settings.clip_norm is not None:
-        return "clipping by norm"
-    return "element-wise clipping" if settings.clip_value is not None else "no clipping"
-
-
-def copy_scale_difference(result: CopyCapacityResult) -> str:
-    """How this copy run's setting differs from Arjovsky et al.'s (`SETTINGS.paper.copy`)."""
-    paper = SETTINGS.paper.copy
-    ours, theirs = result.settings, paper["settings"]
-    delays = tuple(run.length for run in result.by_delay)
-    differences = []
-    if result.copy_length != paper["copy_length"]:
-        differences.append(f"{result.copy_length} symbols to copy instead of "
-                           f"{paper['copy_length']}")
-    if delays != tuple(paper["delays"]):
-        differences.append(f"delays of {min(delays)} to {max(delays)} steps instead of "
-                           f"{min(paper['delays'])} to {max(paper['delays'])}")
-    if ours.optimizer != theirs.optimizer:
-        differences.append(f"{_optimiser(ours)} instead of {_optimiser(theirs)}")
-    if _clipping(ours) != _clipping(theirs):
-        differences.append(f"{_clipping(ours)} instead of {_clipping(theirs)}")
-    if ours.hidden_size != theirs.hidden_size:
-        cell = CELL_NAMES.get(result.cell, result.cell).removeprefix("the ")
-        differences.append(f"a {ours.hidden_size}-unit {cell} instead of a "
-                           f"{theirs.hidden_size}-unit one")
-    if not differences:
-        return ("This run has the paper's symbols, delays, optimiser, clipping and size "
-                "(sec. 5 and 5.1).")
-    return f"Our run also differs from the paper's in scale: {_listing(differences)}."
-
-
-def _listing(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" and {items[-1]}"
 
 
 def _recall_at_baseline(recall: float | None, chance: float) -> str:

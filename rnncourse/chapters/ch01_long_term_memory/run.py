@@ -7,7 +7,6 @@ from typing import Any
 from rnncourse.chapters.ch01_long_term_memory.claims import (
     adding_outcome,
     copy_delay_outcome,
-    copy_scale_difference,
     copy_size_outcome,
     rate_comparison,
     rates_under_bound,
@@ -22,6 +21,10 @@ from rnncourse.chapters.ch01_long_term_memory.gradient_decay import run_gradient
 from rnncourse.chapters.ch01_long_term_memory.memory_tasks import (
     run_adding_problem,
     run_copy_capacity,
+)
+from rnncourse.chapters.ch01_long_term_memory.scale_differences import (
+    adding_scale_difference,
+    copy_scale_difference,
 )
 from rnncourse.chapters.runner import ChapterRun, Experiment
 
@@ -39,7 +42,8 @@ def gradient_decay(run: ChapterRun) -> tuple[Any, str]:
 def adding(run: ChapterRun) -> tuple[Any, str]:
     result = run_adding_problem(**run.settings.adding, device=run.device, seed=run.seed)
     table = adding_table(result)
-    return result, f"{result.settings.describe()}\n\n{table}\n\n{adding_outcome(result)}"
+    claims = f"{adding_outcome(result)} {adding_scale_difference(result)}"
+    return result, f"{result.settings.describe()}\n\n{table}\n\n{claims}"
 
 
 def copy(run: ChapterRun) -> tuple[Any, str]:
