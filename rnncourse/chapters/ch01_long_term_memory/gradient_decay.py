@@ -7,8 +7,8 @@ earlier state h_k through a product of Jacobians,
 
 so ‖∂L/∂h_k‖ ≤ ‖∂L/∂h_T‖ (γ σ_max(W_hh))^{T-k} with γ ≥ |φ'| (Pascanu, Mikolov, Bengio 2013).
 `run_gradient_decay` measures ‖∂L/∂h_t‖ for an untrained Elman RNN under several initialisations
-of W_hh and sets the measured decay rate per step beside the rate γ σ_max the bound allows.
-The training experiments (adding problem, copy memory) are in `long_term_memory_tasks`.
+of W_hh, for several seeds, and sets the measured decay rate per step beside the rate γ σ_max the
+bound allows. The training experiments (adding problem, copy memory) are in `memory_tasks.py`.
 """
 
 from __future__ import annotations
@@ -35,10 +35,10 @@ __all__ = [
     "DERIVATIVE_BOUNDS",
     "GradientDecayCurve",
     "GradientDecayResult",
+    "RateSummary",
     "RecurrentInit",
     "fit_resolved_decay_rate",
     "measure_gradient_decay",
-    "quotation_spans",
     "run_gradient_decay",
 ]
 
@@ -105,17 +105,73 @@ class GradientDecayCurve:
         return self.init.label
 
 
+@dataclass(frozen=True)
+class RateSummary:
+    """The measured rates of one initialisation over the seeds: their mean and sample standard
+    deviation (0 for a single seed), and the same for the bound γ σ_max."""
+
+    label: str
+    rates: tuple[float, ...]
+    bounds: tuple[float, ...]
+
+    @property
+    def mean(self) -> float:
+        return sum(self.rates) / len(self.rates)
+
+    @property
+    def std(self) -> float:
+        """Sample standard deviation, sqrt(Σ (r_i − mean)² / (n − 1)); 0 for one seed."""
+        if len(self.rates) < 2:
+            return 0.0
+        mean = self.mean
+        return math.sqrt(sum((rate - mean) ** 2 for rate in self.rates) / (len(self.rates) - 1))
+
+    @property
+    def bound_mean(self) -> float:
+        return sum(self.bounds) / len(self.bounds)
+
+    @property
+    def seeds_under_bound(self) -> int:
+        """How many seeds measured a rate at most their bound (all of them, by the theory)."""
+        return sum(rate <= bound for rate, bound in zip(self.rates, self.bounds, strict=True))
+
+
 @dataclass
 class GradientDecayResult:
-    """Curves of `run_gradient_decay`, one per initialisation, and the sizes they were run at."""
+    """Curves of `run_gradient_decay`: `curves_by_seed[i]` holds one curve per initialisation
+    for seed `seeds[i]`; `curves` are those of the first seed."""
 
-    curves: list[GradientDecayCurve]
+    curves_by_seed: list[list[GradientDecayCurve]]
+    seeds: tuple[int, ...]
     seq_len: int
     hidden_size: int
     batch_size: int
     input_size: int
     nonlinearity: str
-    seed: int
+
+    @property
+    def curves(self) -> list[GradientDecayCurve]:
+        return self.curves_by_seed[0]
+
+    @property
+    def seed(self) -> int:
+        return self.seeds[0]
+
+    @property
+    def labels(self) -> list[str]:
+        return [curve.label for curve in self.curves]
+
+    def summary(self, label: str) -> RateSummary:
+        """The rates of initialisation `label` over every seed."""
+        if label not in self.labels:
+            raise KeyError(f"no initialisation {label!r}; there are {', '.join(self.labels)}")
+        index = self.labels.index(label)
+        curves = [curves[index] for curves in self.curves_by_seed]
+        return RateSummary(label, tuple(c.measured_rate for c in curves),
+                           tuple(c.bound_rate for c in curves))
+
+    def summaries(self) -> list[RateSummary]:
+        return [self.summary(label) for label in self.labels]
 
 
 def _check_init(init: object) -> RecurrentInit:
@@ -209,43 +265,24 @@ def run_gradient_decay(
     input_size: int = 4,
     batch_size: int = 16,
     nonlinearity: str = "tanh",
+    num_seeds: int = 1,
     seed: int = 0,
     device: str | torch.device | None = None,
 ) -> GradientDecayResult:
-    """The gradient-norm-against-lag experiment: `measure_gradient_decay` for every init.
+    """The gradient-norm-against-lag experiment: `measure_gradient_decay` for every init and
+    every seed in seed, seed + 1, ..., seed + num_seeds − 1.
 
-    Every initialisation gets the same seed, so the networks differ only in W_hh (and, for the
-    identity, in the biases the IRNN sets to zero) and all read the same inputs.
+    Within one seed every initialisation gets the same seed, so the networks differ only in W_hh
+    (and, for the identity, in the biases the IRNN sets to zero) and all read the same inputs;
+    the seeds draw new weights and inputs, which gives the spread of each rate.
     """
     inits = [_check_init(init) for init in inits]
     if not inits:
         raise ValueError("inits must name at least one RecurrentInit")
+    check_int("num_seeds", num_seeds, 1)
     setting = {"seq_len": seq_len, "hidden_size": hidden_size, "input_size": input_size,
-               "batch_size": batch_size, "nonlinearity": nonlinearity, "seed": seed}
-    curves = [measure_gradient_decay(init, **setting, device=device) for init in inits]
-    return GradientDecayResult(curves=curves, **setting)
-
-
-# ----------------------------------------------------------------------------------------------
-# A long dependency in real text
-
-
-def quotation_spans(text: str, mark: str = '"') -> list[int]:
-    """How many characters each quotation runs, from its opening mark to its closing one.
-
-    A character-level model that is to close a quotation has to remember, for that many steps,
-    that one is open. Marks are paired in order within each paragraph (text between blank
-    lines); a paragraph with an odd number of marks (a speech that carries on into the next
-    paragraph, whose pairing is ambiguous) is left out.
-    """
-    if not isinstance(text, str):
-        raise TypeError(f"text must be a str, got {type(text).__name__}")
-    if not isinstance(mark, str) or len(mark) != 1:
-        raise ValueError(f"mark must be a single character, got {mark!r}")
-    spans = []
-    for paragraph in text.split("\n\n"):
-        positions = [index for index, character in enumerate(paragraph) if character == mark]
-        if len(positions) % 2 == 0:  # openings and closings alternate
-            pairs = zip(positions[::2], positions[1::2], strict=True)
-            spans += [close - opening for opening, close in pairs]
-    return spans
+               "batch_size": batch_size, "nonlinearity": nonlinearity}
+    seeds = tuple(range(seed, seed + num_seeds))
+    curves = [[measure_gradient_decay(init, **setting, seed=each, device=device) for init in inits]
+              for each in seeds]
+    return GradientDecayResult(curves_by_seed=curves, seeds=seeds, **setting)

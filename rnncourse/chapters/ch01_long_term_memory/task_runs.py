@@ -2,13 +2,15 @@
 baseline (`train_on_task`); the adding and copy experiments (`memory_tasks.py`) repeat it.
 
 The model is a `RecurrentModel` (torch.nn's fused core, cuDNN on a GPU), trained by
-`rnncourse.training.fit` on fresh batches from a seeded generator, with norm clipping
-(Pascanu et al. 2013), and evaluated on a held-out batch drawn from a separate stream.
+`rnncourse.training.fit` on fresh batches from a seeded generator, with gradient clipping by norm
+(Pascanu et al. 2013) or element by element (Arjovsky et al. 2016's code), and evaluated on a
+held-out batch drawn from a separate stream.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import torch
@@ -16,7 +18,7 @@ import torch
 from rnncourse.data.synthetic import AddingTask, CopyTask
 from rnncourse.models.recurrent_model import CELLS
 from rnncourse.runtime import resolve_device
-from rnncourse.training import OPTIMIZERS, fit
+from rnncourse.training import OPTIMIZERS, fit, make_optimizer
 from rnncourse.training.task_training import (
     build_task_model,
     score_held_out,
@@ -33,7 +35,13 @@ TEST_SEED_OFFSET = 10_007
 
 @dataclass(frozen=True)
 class TrainingSettings:
-    """How one model is trained: sizes, optimiser and clipping (norm clipping, Pascanu 2013)."""
+    """How one model is trained: sizes, optimiser and clipping.
+
+    Clipping is by norm, g ← g · min(1, c / ‖g‖₂) with c = `clip_norm` (Pascanu et al. 2013), or
+    element by element, g_i ← max(−c, min(c, g_i)) with c = `clip_value` (what Arjovsky et al.
+    2016's code does); at most one of the two. `rmsprop_decay` is the decay of RMSProp's running
+    average of squared gradients (torch's `alpha`, default 0.99; Arjovsky et al. use 0.9).
+    """
 
     hidden_size: int = 32
     steps: int = 1500
@@ -41,6 +49,8 @@ class TrainingSettings:
     optimizer: str = "adam"
     lr: float = 1e-2
     clip_norm: float | None = 1.0
+    clip_value: float | None = None
+    rmsprop_decay: float = 0.99
     forget_gate_bias: float | None = 1.0  # LSTM only: start with f_t ≈ σ(1) ≈ 0.73
     test_size: int = 1000
 
@@ -55,14 +65,43 @@ class TrainingSettings:
             )
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr!r}")
+        for name in ("clip_norm", "clip_value"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be positive or None (no clipping), got {value!r}")
+        if self.clip_norm is not None and self.clip_value is not None:
+            raise ValueError("give clip_norm or clip_value, not both")
+        if not 0 < self.rmsprop_decay < 1:
+            raise ValueError(f"rmsprop_decay must lie in (0, 1), got {self.rmsprop_decay!r}")
 
     def describe(self) -> str:
         """One line for the page: what was run."""
-        clip = f"norm clipping at {self.clip_norm:g}" if self.clip_norm else "no clipping"
+        if self.clip_norm is not None:
+            clip = f"clipping by norm at {self.clip_norm:g}"
+        elif self.clip_value is not None:
+            clip = f"clipping element-wise at ±{self.clip_value:g}"
+        else:
+            clip = "no clipping"
+        optimizer = self.optimizer
+        if optimizer == "rmsprop":
+            optimizer += f" (decay {self.rmsprop_decay:g})"
         return (
-            f"hidden {self.hidden_size}, {self.steps} steps of {self.optimizer} "
+            f"hidden {self.hidden_size}, {self.steps} steps of {optimizer} "
             f"(lr {self.lr:g}) on batches of {self.batch_size}, {clip}"
         )
+
+    def make_optimizer(self, parameters: Iterable[torch.nn.Parameter]) -> torch.optim.Optimizer:
+        """The optimiser these settings name, on `parameters` (RMSProp with `rmsprop_decay`).
+
+        Adam on a CPU or a CUDA device runs fused: one kernel updates every parameter, where
+        the loop over parameters would cost more than the update itself for a small model.
+        """
+        parameters = list(parameters)
+        if self.optimizer == "rmsprop":
+            return torch.optim.RMSprop(parameters, lr=self.lr, alpha=self.rmsprop_decay)
+        if self.optimizer == "adam" and {p.device.type for p in parameters} <= {"cpu", "cuda"}:
+            return torch.optim.Adam(parameters, lr=self.lr, fused=True)
+        return make_optimizer(self.optimizer, parameters, self.lr)
 
 
 
@@ -129,9 +168,9 @@ def train_on_task(
         training_batches(task, settings.batch_size, seed + 1),  # same batches on every device
         task.loss,
         steps=settings.steps,
-        optimizer=settings.optimizer,
-        lr=settings.lr,
+        optimizer=settings.make_optimizer(model.parameters()),
         clip_norm=settings.clip_norm,
+        clip_value=settings.clip_value,
         device=device,
         seed=seed,
         progress=False,
