@@ -93,10 +93,10 @@ def fine_tune_language_model(
     train_characters: int | None = None,
     parameter_groups: list[dict[str, Any]] | None = None,
     lr: float = 3e-3,
-    steps: int = 150,
-    eval_every: int = 50,
-    batch_size: int = 32,
-    seq_len: int = 64,
+    steps: int = 100,
+    eval_every: int = 20,
+    batch_size: int = 16,
+    seq_len: int = 32,
     clip_norm: float = 1.0,
     device: str | torch.device | None = None,
     seed: int = 0,
@@ -183,6 +183,10 @@ class TextTransferResult:
     zero_shot_bpc: float  # the pretrained model on the target's test part, before fine-tuning
     zero_shot_whitespace: dict[str, float] = field(default_factory=dict)
     runs: list[FineTuneRun] = field(default_factory=list)
+    batch_size: int = 0
+    seq_len: int = 0
+    test_characters: int = 0  # how many characters of the test part every model is scored on
+    seed: int = 0
 
     def run(self, label: str, train_characters: int) -> FineTuneRun:
         for run in self.runs:
@@ -205,14 +209,15 @@ def run_text_transfer(
     target_corpus: str = "devils_dictionary",
     train_sizes: Sequence[int] = (3_000, 30_000, 300_000),
     strategies_size: int = 3_000,
-    steps: int = 150,
-    eval_every: int = 25,
+    steps: int = 100,
+    eval_every: int = 20,
     lr: float = 3e-3,
     fine_tune_lr: float = 3e-3,
     decay: float = 2.6,
-    batch_size: int = 32,
-    seq_len: int = 64,
-    valid_characters: int | None = 10_000,
+    batch_size: int = 16,
+    seq_len: int = 32,
+    valid_characters: int | None = 4_000,
+    test_characters: int | None = 10_000,
     device: str | torch.device | None = None,
     seed: int = 0,
 ) -> TextTransferResult:
@@ -222,7 +227,9 @@ def run_text_transfer(
 
     Every run has the same number of `steps`, batch and window length, and keeps the weights
     best on (the first `valid_characters` of) the target's validation part; all are scored on
-    the whole of the target's test part.
+    the first `test_characters` of the target's test part (None: all of it). One seed: the
+    pretrained start is the same for every run, and `seed` sets the batches and the scratch
+    model's initial weights.
     """
     device = resolve_device(device)
     loaded = load_language_model(checkpoint, device=device)
@@ -230,11 +237,15 @@ def run_text_transfer(
     splits = target_splits(target_corpus, vocabulary)
     if valid_characters:
         splits.valid = splits.valid[:valid_characters]
+    if test_characters:
+        splits.test = splits.test[:test_characters]
     sizes = sorted(set(train_sizes) | {strategies_size})
     result = TextTransferResult(loaded.settings.corpus, target_corpus, list(train_sizes),
                                 strategies_size, steps,
                                 evaluate_bits_per_character(pretrained, splits.test),
-                                whitespace_cost(pretrained, vocabulary, splits.test))
+                                whitespace_cost(pretrained, vocabulary, splits.test),
+                                batch_size=batch_size, seq_len=seq_len,
+                                test_characters=len(splits.test), seed=seed)
     common = {"steps": steps, "eval_every": eval_every, "batch_size": batch_size,
               "seq_len": seq_len, "device": device, "seed": seed}
     for size in sizes:
