@@ -4,6 +4,8 @@ so that a sentence cannot name a winner the numbers contradict."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rnncourse.chapters.ch05_curriculum_transfer.curriculum_claims import (
     CURRICULUM,
     TARGET_ONLY,
@@ -23,9 +25,20 @@ from rnncourse.chapters.ch05_curriculum_transfer.length_curriculum import (
 )
 from rnncourse.chapters.ch05_curriculum_transfer.series_transfer import SeriesTransferResult
 from rnncourse.chapters.ch05_curriculum_transfer.strategies import StrategyResult, StrategyRun
+from rnncourse.chapters.ch05_curriculum_transfer.text_transfer import (
+    FINE_TUNED,
+    FINE_TUNING_STRATEGIES,
+    SCRATCH,
+    FineTuneRun,
+    TextTransferResult,
+)
 from rnncourse.chapters.ch05_curriculum_transfer.transfer_claims import (
+    fine_tuning_ways_claim,
     series_transfer_claim,
     series_transfer_summary,
+    text_transfer_claim,
+    text_transfer_summary,
+    validation_claim,
 )
 
 SEEDS = (0, 1, 2)
@@ -208,3 +221,91 @@ def test_series_claim_when_scratch_wins() -> None:
     assert "training from scratch is better. Only the scratch network beats" in result
     summary = series_transfer_summary(series_result(pretraining_wins=False))
     assert "does not err less than" in summary and "caught up with" in summary
+
+
+# ----------------------------------------------------------------------------------------------
+# Fine-tuning a language model
+
+
+def text_result(fine_tuning_wins: bool, best_way: str = "lower layers frozen",
+                spread: float = 0.01) -> TextTransferResult:
+    """Two amounts of text, three seeds. Scratch at 4.4 bpc; fine-tuned at 3.4 (fine-tuning
+    wins) or 4.6 (it loses); at 3,000 characters `best_way` 0.3 bits below every other way."""
+    result = TextTransferResult("kjv", "devils_dictionary", [3_000, 300_000], 3_000, 50,
+                                zero_shot_bpc=5.0, seeds=list(SEEDS))
+    tuned = 3.4 if fine_tuning_wins else 4.6
+    for seed in SEEDS:
+        wiggle = spread * (seed - 1)
+        for size in (3_000, 300_000):
+            result.runs.append(FineTuneRun(SCRATCH, size, [9], [4.4], 4.4 + wiggle, 10, 0.0,
+                                           seed))
+            labels = FINE_TUNING_STRATEGIES if size == 3_000 else [FINE_TUNED]
+            for label in labels:
+                bpc = tuned - (0.3 if label == best_way else 0.0) - (0.1 if size > 3_000 else 0)
+                if label == best_way and label == FINE_TUNED:
+                    bpc = tuned - 0.3
+                result.runs.append(FineTuneRun(label, size, [9], [bpc], bpc - wiggle, 5, 0.0,
+                                               seed))
+    return result
+
+
+def test_text_claims_when_fine_tuning_wins() -> None:
+    result = text_result(fine_tuning_wins=True)
+    text = text_transfer_claim(result)
+    assert "mean ± standard deviation over 3 seeds" in text
+    assert ("the fine-tuned model beats the one trained from scratch with 3,000 and 300,000 "
+            "characters of target text, by 1.00 ± 0.02 and 1.10 ± 0.02") in text
+    assert "The mean gain grows with every step up" in text
+    ways = fine_tuning_ways_claim(result)
+    assert "**Lower layers frozen** does best, 0.30 bits ahead of" in ways
+    assert "more than the spread of the seeds" in ways
+    summary = text_transfer_summary(result)
+    assert "with 3,000 and 300,000 characters of target text (3 seeds)" in summary
+    assert "lower layers frozen did best, clear of the next" in summary
+
+
+def test_text_claims_when_scratch_wins() -> None:
+    result = text_result(fine_tuning_wins=False, best_way="from scratch")
+    text = text_transfer_claim(result)
+    assert "training from scratch is better with 3,000 and 300,000 characters, by 0.20" in text
+    assert "fine-tuned model beats" not in text
+    assert "**From scratch** does best" in fine_tuning_ways_claim(result)
+    assert "with none of the amounts of target text tried" in text_transfer_summary(result)
+
+
+def test_text_claims_when_the_seeds_do_not_separate() -> None:
+    result = text_result(fine_tuning_wins=True, spread=0.8)  # sd 0.8 per arm, 1.6 for the gain
+    text = text_transfer_claim(result)
+    assert "the two are level (within 0.03 bits or the spread of the seeds)" in text
+    assert "these seeds do not separate the two" in fine_tuning_ways_claim(result)
+    assert "though not separated from" in text_transfer_summary(result)
+
+
+def test_run_text_transfer_small() -> None:
+    from rnncourse.chapters.ch05_curriculum_transfer.text_transfer import run_text_transfer
+
+    checkpoint = Path(__file__).resolve().parents[2] / "book/checkpoints/ch05-char-lm-kjv.pt"
+    result = run_text_transfer(checkpoint, train_sizes=(3_000,), steps=2, eval_every=1,
+                               batch_size=4, seq_len=8, valid_characters=200,
+                               test_characters=300, seeds=(0, 1), device="cpu", seed=5)
+    assert result.seeds == [5, 6]
+    assert len(result.runs) == 2 * (1 + len(FINE_TUNING_STRATEGIES))
+    assert [run.seed for run in result.runs_of(SCRATCH, 3_000)] == [5, 6]
+    mean, sd = result.test_stats(FINE_TUNED, 3_000)
+    assert 0 < mean < 8 and sd >= 0
+    assert fine_tuning_ways_claim(result) and text_transfer_claim(result)
+
+
+def test_validation_claim_stopped_or_still_falling() -> None:
+    result = text_result(fine_tuning_wins=True)
+    for run in result.runs:  # every curve still falls at its last evaluation
+        run.eval_step, run.valid_bpc = [9, 19], [run.valid_bpc[0] + 0.5, run.valid_bpc[0]]
+    text = validation_claim(result)
+    assert text.startswith("On 3,000 characters, the validation bits per character still fell")
+    assert "stopped improving" not in text
+    for run in result.runs_of(FINE_TUNED, 3_000):  # the best weights come from step 10
+        run.valid_bpc = [3.0, 3.2]
+    text = validation_claim(result)
+    assert ("stopped improving before the last of the 50 steps for all layers, one learning "
+            "rate (in 3 of 3 seeds; best at steps 10, 10 and 10)") in text
+    assert "; it still fell at the last evaluation for from scratch, discriminative" in text

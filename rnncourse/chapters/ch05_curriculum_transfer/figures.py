@@ -145,23 +145,28 @@ def plot_difficulty_schedules(
 
 
 def plot_text_transfer(result: TextTransferResult) -> plt.Figure:
-    """Left: test bpc against the amount of target text, scratch and fine-tuned. Right: the
-    validation bpc over fine-tuning for each way of fine-tuning, at one amount of text."""
+    """Left: test bpc against the amount of target text, scratch and fine-tuned (mean over
+    seeds, bars one sd). Right: the validation bpc over fine-tuning for each way of
+    fine-tuning, at one amount of text (mean over seeds)."""
     figure, (size_axis, curve_axis) = new_figure(ncols=2, width=5.2, height=3.8)
     for label, marker, style in ((SCRATCH, "s", "--"), (FINE_TUNED, "o", "-")):
-        size_axis.plot(result.train_sizes, result.test_bpc(label), marker=marker,
-                       color=METHOD_COLOURS[label], linestyle=style,
-                       label="pretrained, fine-tuned" if label == FINE_TUNED else label)
+        spread = [result.test_stats(label, size)[1] for size in result.train_sizes]
+        size_axis.errorbar(result.train_sizes, result.test_bpc(label), yerr=spread,
+                           marker=marker, capsize=3, color=METHOD_COLOURS[label],
+                           linestyle=style,
+                           label="pretrained, fine-tuned" if label == FINE_TUNED else label)
     size_axis.axhline(result.zero_shot_bpc, **REFERENCE_LINE,
                       label=f"pretrained, not fine-tuned ({result.zero_shot_bpc:.2f})")
     size_axis.set(xscale="log", xlabel=f"characters of {corpus_info(result.target_corpus).title}"
                   " to train on", ylabel="test bits per character",
                   title=f"After {result.steps} steps, against the amount of text")
     size_axis.legend(fontsize=8)
-    for run in result.strategy_runs():
-        curve_axis.plot(np.asarray(run.eval_step) + 1, run.valid_bpc, marker=".",
-                        color=METHOD_COLOURS.get(run.label), label=run.label,
-                        linestyle="--" if run.label == SCRATCH else "-")
+    for label in result.strategy_labels:  # the mean over seeds of each validation curve
+        runs = result.runs_of(label, result.strategies_size)
+        curve_axis.plot(np.asarray(runs[0].eval_step) + 1,
+                        np.mean([run.valid_bpc for run in runs], axis=0), marker=".",
+                        color=METHOD_COLOURS.get(label), label=label,
+                        linestyle="--" if label == SCRATCH else "-")
     curve_axis.set(xlabel="training step", ylabel="validation bits per character",
                    title=f"Ways of fine-tuning ({result.strategies_size:,} characters)")
     curve_axis.legend(fontsize=8)

@@ -41,9 +41,16 @@ CURRICULUM_FINDINGS = (
             "curriculum)",
             "sec. 4", "a verbatim quotation only, not the paper's text"),
     Finding("zaremba2014learning", "Zaremba and Sutskever 2014",
-            "2 layers of 400 LSTM units, batches of 100, gradient norm clipped at 5; naive and "
-            "combined move on when validation accuracy exceeds 95% (or training accuracy "
-            "stalls); combined draws 1 example in 5 from mix",
+            "combined \"would generally (but not always) outperform the mix strategy\"; on "
+            "memorisation, \"the combined strategy no longer outperforms the mixed strategy in "
+            "every experimental setting\"",
+            "sec. 4 and sec. 6.3", "a verbatim quotation only, not the paper's text"),
+    Finding("zaremba2014learning", "Zaremba and Sutskever 2014",
+            "2 layers of 400 LSTM units, weights uniform in ±0.08, SGD at learning rate 0.5 "
+            "(× 0.8 each time the target level is reached), batches of 100, gradient norm "
+            "clipped at 5; naive and combined (`blend`) move on when validation accuracy "
+            "exceeds 95% (or training accuracy has not improved over 5 evaluations); combined "
+            "draws 1 example in 5 from mix",
             "released code: main.lua, utils/strategies.lua (github.com/wojciechz/"
             "learning_to_execute)", "the code"),
     Finding("collier2018empirical", "Collier and Beel 2018",

@@ -10,7 +10,7 @@ from rnncourse.chapters.ch05_curriculum_transfer.series_transfer import (
     LEARNED_METHODS,
     SeriesTransferResult,
 )
-from rnncourse.chapters.ch05_curriculum_transfer.strategies import StrategyResult
+from rnncourse.chapters.ch05_curriculum_transfer.strategies import StrategyResult, mean_and_std
 from rnncourse.chapters.ch05_curriculum_transfer.text_transfer import (
     FINE_TUNED,
     SCRATCH,
@@ -72,21 +72,32 @@ def strategy_table(result: StrategyResult) -> str:
 
 
 def text_transfer_table(result: TextTransferResult) -> str:
+    """Test bpc from scratch and fine-tuned per amount of target text, and the gain of
+    fine-tuning seed by seed: mean ± sd over seeds."""
     rows = []
     for size in result.train_sizes:
-        scratch, tuned = result.run(SCRATCH, size).test_bpc, result.run(FINE_TUNED, size).test_bpc
-        rows.append([f"{size:,}", f"{scratch:.3f}", f"{tuned:.3f}", f"{scratch - tuned:+.3f}"])
-    header = ["target text for training (characters)", "from scratch (test bpc)",
-              "pretrained + fine-tuned (test bpc)",
-              f"gain (bits per character; one seed, seed {result.seed})"]
+        rows.append([f"{size:,}", _mean_std(*result.test_stats(SCRATCH, size), 3),
+                     _mean_std(*result.test_stats(FINE_TUNED, size), 3),
+                     _mean_std(*result.gain_stats(size), 3)])
+    seeds = _seeds(len(result.seeds))
+    header = ["target text for training (characters)", f"from scratch (test bpc, {seeds})",
+              "pretrained + fine-tuned (test bpc)", "gain (bits per character)"]
     return markdown_table(header, rows)
 
 
 def fine_tuning_table(result: TextTransferResult) -> str:
-    rows = [[run.label, f"{run.trainable_parameters:,}", f"{run.best_valid_bpc:.3f}",
-             f"{run.test_bpc:.3f}"] for run in result.strategy_runs()]
-    return markdown_table([f"training on {result.strategies_size:,} characters (one seed)",
-                           "trainable parameters", "best validation bpc", "test bpc"], rows)
+    """Each way of fine-tuning at the smallest amount: trainable parameters, best validation
+    and test bpc (mean ± sd over seeds)."""
+    size = result.strategies_size
+    rows = []
+    for label in result.strategy_labels:
+        runs = result.runs_of(label, size)
+        valid = mean_and_std([run.best_valid_bpc for run in runs])
+        rows.append([label, f"{runs[0].trainable_parameters:,}", _mean_std(*valid, 3),
+                     _mean_std(*result.test_stats(label, size), 3)])
+    header = [f"training on {size:,} characters", "trainable parameters",
+              f"best validation bpc (mean ± sd, {_seeds(len(result.seeds))})", "test bpc"]
+    return markdown_table(header, rows)
 
 
 def series_transfer_table(result: SeriesTransferResult) -> str:

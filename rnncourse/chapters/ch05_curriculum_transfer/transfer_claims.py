@@ -3,6 +3,7 @@
     zero_shot_claim(TextTransferResult, source_bpc)  the pretrained model on the new book
     text_transfer_claim(TextTransferResult)          fine-tuned against scratch, per amount of text
     fine_tuning_ways_claim(TextTransferResult)       which way of fine-tuning did best
+    validation_claim(TextTransferResult)             which ways stopped improving, and when
     series_transfer_claim(SeriesTransferResult)      forecasting sunspots, short and long history
     text_transfer_summary, series_transfer_summary    one sentence each, for the summary
 
@@ -14,8 +15,6 @@ from __future__ import annotations
 from rnncourse.chapters.ch05_curriculum_transfer.curriculum_claims import join, separated
 from rnncourse.chapters.ch05_curriculum_transfer.series_transfer import SeriesTransferResult
 from rnncourse.chapters.ch05_curriculum_transfer.text_transfer import (
-    FINE_TUNED,
-    SCRATCH,
     TextTransferResult,
 )
 
@@ -25,12 +24,23 @@ __all__ = [
     "series_transfer_summary",
     "text_transfer_claim",
     "text_transfer_summary",
+    "validation_claim",
     "zero_shot_claim",
 ]
 
-# Differences of test bpc below this are called a tie: the page runs one seed, and a run with
-# another seed moves single results by a few hundredths of a bit.
+# Differences of test bpc below this are called a tie, however small the spread of the seeds.
 BPC_TIE = 0.03
+
+
+def _bpc(value: tuple[float, float]) -> str:
+    return f"{value[0]:.2f} ± {value[1]:.2f}"
+
+
+def _gain_verdict(gain: tuple[float, float]) -> int:
+    """+1: fine-tuning ahead, -1: scratch ahead, 0: level. A side is ahead when the mean gain
+    exceeds both the tie margin and the spread of the gain over seeds."""
+    margin = max(BPC_TIE, gain[1])
+    return 1 if gain[0] > margin else -1 if gain[0] < -margin else 0
 
 
 def zero_shot_claim(result: TextTransferResult, source_bpc: float) -> str:
@@ -50,48 +60,81 @@ def zero_shot_claim(result: TextTransferResult, source_bpc: float) -> str:
 
 
 def text_transfer_claim(result: TextTransferResult) -> str:
-    """Fine-tuned against scratch at every amount of target text, and how the gain moves."""
-    gains = {size: result.run(SCRATCH, size).test_bpc - result.run(FINE_TUNED, size).test_bpc
-             for size in result.train_sizes}
-    wins = [size for size, gain in gains.items() if gain > BPC_TIE]
-    losses = [size for size, gain in gains.items() if gain < -BPC_TIE]
-    ties = [size for size in gains if size not in wins and size not in losses]
+    """Fine-tuned against scratch at every amount of target text (the gain, mean ± sd over
+    seeds), and whether the gain grows with the amount of text."""
+    gains = {size: result.gain_stats(size) for size in result.train_sizes}
+    verdicts = {size: _gain_verdict(gain) for size, gain in gains.items()}
+    wins = [size for size, verdict in verdicts.items() if verdict > 0]
+    losses = [size for size, verdict in verdicts.items() if verdict < 0]
+    ties = [size for size, verdict in verdicts.items() if verdict == 0]
 
     def sizes(values: list[int]) -> str:
         return join([f"{size:,}" for size in values]) + " characters"
 
-    text = f"After {result.steps} steps (one seed), "
+    text = (f"After {result.steps} steps (gain in bits per character, mean ± standard deviation "
+            f"over {len(result.seeds)} seeds), ")
     parts = []
     if wins:
         parts.append("the fine-tuned model beats the one trained from scratch with "
                      f"{sizes(wins)} of target text, by "
-                     + join([f"{gains[size]:.2f}" for size in wins]) + " bits per character")
+                     + join([_bpc(gains[size]) for size in wins]))
     if ties:
-        parts.append(f"the two end within {BPC_TIE} bits of each other with {sizes(ties)}")
+        parts.append(f"the two are level (within {BPC_TIE} bits or the spread of the seeds) "
+                     f"with {sizes(ties)}")
     if losses:
-        parts.append(f"training from scratch is better with {sizes(losses)}")
+        parts.append(f"training from scratch is better with {sizes(losses)}, by "
+                     + join([_bpc((-gains[size][0], gains[size][1])) for size in losses]))
     text += "; ".join(parts) + ". "
-    ordered = [gains[size] for size in sorted(gains)]
+    ordered = [gains[size][0] for size in sorted(gains)]
     if len(ordered) > 1:
         growing = all(b > a for a, b in zip(ordered, ordered[1:], strict=False))
-        text += ("The gain grows with every step up in the amount of text." if growing else
-                 "The gain does not grow with every step up in the amount of text.")
+        text += ("The mean gain grows with every step up in the amount of text." if growing
+                 else "The mean gain does not grow with every step up in the amount of text.")
     return text
 
 
 def fine_tuning_ways_claim(result: TextTransferResult) -> str:
-    """The ways of fine-tuning at the smallest amount of text, best first, with the caveat of
-    a single seed."""
-    runs = sorted(result.strategy_runs(), key=lambda run: run.test_bpc)
-    best, runner_up = runs[0], runs[1]
-    listed = join([f"{run.label} {run.test_bpc:.2f}" for run in runs])
-    margin = runner_up.test_bpc - best.test_bpc
-    text = (f"With {result.strategies_size:,} characters, the test bits per character are "
-            f"{listed}. **{best.label.capitalize()}** does best, ")
-    text += (f"{margin:.2f} bits ahead of {runner_up.label}"
-             + ("." if margin > BPC_TIE else
-                f", a margin below {BPC_TIE} bits that one seed cannot settle."))
-    return text
+    """The ways of fine-tuning at the smallest amount of text, best first (mean ± sd over
+    seeds), and whether the seeds separate the best from the runner-up."""
+    size = result.strategies_size
+    stats = {label: result.test_stats(label, size) for label in result.strategy_labels}
+    order = sorted(stats, key=lambda label: stats[label][0])
+    best, runner_up = order[0], order[1]
+    listed = join([f"{label} {_bpc(stats[label])}" for label in order])
+    margin = stats[runner_up][0] - stats[best][0]
+    text = (f"With {size:,} characters, the test bits per character (mean ± standard deviation "
+            f"over {len(result.seeds)} seeds) are {listed}. **{best.capitalize()}** does best, "
+            f"{margin:.2f} bits ahead of {runner_up}")
+    if margin > BPC_TIE and separated(stats[best], stats[runner_up]):
+        return text + ", more than the spread of the seeds."
+    return text + (f", within the spread of the seeds or below {BPC_TIE} bits: these seeds do "
+                   "not separate the two.")
+
+
+def validation_claim(result: TextTransferResult) -> str:
+    """For each way of training at the smallest amount of text, whether its validation bpc
+    stopped improving before the last evaluation (in how many seeds) or was still falling."""
+    size, stopped, falling = result.strategies_size, [], []
+    for label in result.strategy_labels:
+        runs = result.runs_of(label, size)
+        early = sum(run.valid_bpc.index(min(run.valid_bpc)) < len(run.valid_bpc) - 1
+                    for run in runs)
+        if early:
+            steps = join([str(run.eval_step[run.valid_bpc.index(min(run.valid_bpc))] + 1)
+                          for run in runs])
+            stopped.append(f"{label} (in {early} of {len(runs)} seeds; best at steps {steps})")
+        else:
+            falling.append(label)
+    text = f"On {size:,} characters, "
+    if stopped:
+        text += (f"the validation bits per character stopped improving before the last of the "
+                 f"{result.steps} steps for {join(stopped)}: past that point the model fits "
+                 "the few characters it has rather than the book")
+    if falling:
+        text += (f"{'; it' if stopped else 'the validation bits per character'} still fell at the "
+                 f"last evaluation for {join(falling)} in every seed: the budget ended while "
+                 "these runs were still improving")
+    return text + "."
 
 
 def _stat(result: SeriesTransferResult, method: str, index: int) -> tuple[float, float]:
@@ -144,15 +187,19 @@ def series_transfer_claim(result: SeriesTransferResult) -> str:
 
 def text_transfer_summary(result: TextTransferResult) -> str:
     """Where fine-tuning beat scratch, and the best way at the smallest amount, in a sentence."""
-    wins = [size for size in result.train_sizes
-            if result.run(SCRATCH, size).test_bpc - result.run(FINE_TUNED, size).test_bpc
-            > BPC_TIE]
-    best = min(result.strategy_runs(), key=lambda run: run.test_bpc)
+    wins = [size for size in result.train_sizes if _gain_verdict(result.gain_stats(size)) > 0]
+    size = result.strategies_size
+    stats = {label: result.test_stats(label, size) for label in result.strategy_labels}
+    order = sorted(stats, key=lambda label: stats[label][0])
+    clear = (stats[order[1]][0] - stats[order[0]][0] > BPC_TIE
+             and separated(stats[order[0]], stats[order[1]]))
     where = (f"with {join([f'{size:,}' for size in wins])} characters of target text"
              if wins else "with none of the amounts of target text tried")
     return (f"Fine-tuning the pretrained character model beat training from scratch in the same "
-            f"{result.steps} steps {where} (one seed); with {result.strategies_size:,} "
-            f"characters, {best.label} did best.")
+            f"{result.steps} steps {where} ({len(result.seeds)} seeds); with {size:,} "
+            f"characters, {order[0]} did best"
+            + (", clear of the next by more than the spread of the seeds." if clear else
+               f", though not separated from {order[1]} by these seeds."))
 
 
 def series_transfer_summary(result: SeriesTransferResult) -> str:
