@@ -38,7 +38,8 @@ class CurriculumTransferSettings:
 CHECKPOINT = "ch05-char-lm-kjv.pt"
 
 SETTINGS = Scaled(
-    # The book's sizes: about 30 s of one CPU core for the four experiments together.
+    # The book's sizes: about 38 s of one CPU core for the four experiments together (the page
+    # took 43 kernel CPU s with AVX2 kernels only, on a loaded 2-core machine).
     cpu=CurriculumTransferSettings(
         length_curriculum=arguments(target_length=50, steps=400, batch_size=32,
                                     mastery_mse=0.03, eval_size=128, seeds=(0, 1, 2)),
