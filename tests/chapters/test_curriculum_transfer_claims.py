@@ -171,7 +171,8 @@ def test_naive_claim_forgetting_or_keeping_the_levels_it_left() -> None:
     assert "scored 0.90 at 1 digit in those seeds, keeping most of it" in text
     stuck = strategy_result(PUBLISHED_ORDER, DIGITS, naive_levels=[1, 1, 1])
     assert naive_claim(stuck) == ("The naive curriculum reached the target of 3 digits in 0 of "
-                                  "3 seeds within 30 steps.")
+                                  "3 seeds within 30 steps. It never moved past 1 digit, in any "
+                                  "seed: its level stayed at 1.")
 
 
 def test_difficulties_claim_names_who_does_best_on_short_problems() -> None:
@@ -309,3 +310,14 @@ def test_validation_claim_stopped_or_still_falling() -> None:
     assert ("stopped improving before the last of the 50 steps for all layers, one learning "
             "rate (in 3 of 3 seeds; best at steps 10, 10 and 10)") in text
     assert "; it still fell at the last evaluation for from scratch, discriminative" in text
+
+
+def test_naive_claim_for_combined_names_it_and_says_when_it_never_moved() -> None:
+    stuck = strategy_result(PUBLISHED_ORDER, DIGITS, naive_levels=[1, 1, 1])
+    text = naive_claim(stuck, "combined")
+    assert text.startswith("The combined strategy reached the target of 3 digits in 0 of 3")
+    assert "never moved past 1 digit, in any seed" in text
+    moving = strategy_result(PUBLISHED_ORDER, DIGITS, naive_levels=[1, 2, 2])
+    text = naive_claim(moving, "combined")
+    assert "never moved past 1 digit" not in text
+    assert "It moved past 1 digit in all 3 seeds" in text

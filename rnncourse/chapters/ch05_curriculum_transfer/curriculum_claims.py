@@ -6,7 +6,8 @@ result and returns Markdown.
 
     length_curriculum_claim(LengthCurriculumResult)  who reached the threshold, how soon
     strategy_ranking_claim(StrategyResult)            the order at the target, and its spread
-    naive_claim(StrategyResult)                       where the naive curriculum spent its steps
+    naive_claim(StrategyResult[, strategy])           where the naive curriculum (or combined)
+                                                      spent its steps
     difficulties_claim(StrategyResult)                the shorter problems, at the end
     zaremba_comparison_claim(StrategyResult)          the published findings, held against ours
     length_curriculum_summary, strategies_summary     one sentence each, for the summary
@@ -118,19 +119,22 @@ def strategy_ranking_claim(result: StrategyResult) -> str:
     return text
 
 
-def naive_claim(result: StrategyResult) -> str:
-    """When the naive curriculum reached each level, and what it kept of the levels it had
-    mastered and moved past."""
-    runs = result.by_strategy("naive")
+def naive_claim(result: StrategyResult, strategy: str = "naive") -> str:
+    """When the naive curriculum (or `strategy`, e.g. "combined", whose level moves the same
+    way) reached each level, and what it kept of the levels it had mastered and moved past."""
+    runs = result.by_strategy(strategy)
     if not runs:
         return ""
     total, target = len(runs), result.max_digits
     reached = [run.step_reaching(target) for run in runs]
     arrived = [step for step in reached if step is not None]
-    text = (f"The naive curriculum reached the target of {target} digits in "
+    name = "naive curriculum" if strategy == "naive" else f"{strategy} strategy"
+    text = (f"The {name} reached the target of {target} digits in "
             f"{_of(len(arrived), total)} seeds"
             + (f", after {join([str(step) for step in arrived])} of {result.steps} steps. "
                if arrived else f" within {result.steps} steps. "))
+    if not any(run.step_reaching(2) for run in runs) and target > 1:
+        text += "It never moved past 1 digit, in any seed: its level stayed at 1. "
     for level in range(1, target):
         passed = [run for run in runs if run.step_reaching(level + 1) is not None]
         if not passed:

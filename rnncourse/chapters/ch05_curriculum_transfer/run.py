@@ -41,7 +41,8 @@ def length_curriculum(run: ChapterRun) -> tuple[Any, str]:
 def strategies(run: ChapterRun) -> tuple[Any, str]:
     result = run_curriculum_strategies(**run.settings.strategies, device=run.device,
                                        seed=run.seed)
-    claims = [strategy_ranking_claim(result), naive_claim(result), difficulties_claim(result),
+    claims = [strategy_ranking_claim(result), naive_claim(result), naive_claim(result, "combined"),
+              difficulties_claim(result),
               zaremba_comparison_claim(result)]
     return result, "\n\n".join([strategy_table(result), *claims])
 
