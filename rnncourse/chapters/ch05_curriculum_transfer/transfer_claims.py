@@ -100,11 +100,11 @@ def fine_tuning_ways_claim(result: TextTransferResult) -> str:
     stats = {label: result.test_stats(label, size) for label in result.strategy_labels}
     order = sorted(stats, key=lambda label: stats[label][0])
     best, runner_up = order[0], order[1]
-    listed = join([f"{label} {_bpc(stats[label])}" for label in order])
+    listed = join([f"*{label}* {_bpc(stats[label])}" for label in order])
     margin = stats[runner_up][0] - stats[best][0]
     text = (f"With {size:,} characters, the test bits per character (mean ± standard deviation "
             f"over {len(result.seeds)} seeds) are {listed}. **{best.capitalize()}** does best, "
-            f"{margin:.2f} bits ahead of {runner_up}")
+            f"{margin:.2f} bits ahead of *{runner_up}*")
     if margin > BPC_TIE and separated(stats[best], stats[runner_up]):
         return text + ", more than the spread of the seeds."
     return text + (f", within the spread of the seeds or below {BPC_TIE} bits: these seeds do "
@@ -122,9 +122,9 @@ def validation_claim(result: TextTransferResult) -> str:
         if early:
             steps = join([str(run.eval_step[run.valid_bpc.index(min(run.valid_bpc))] + 1)
                           for run in runs])
-            stopped.append(f"{label} (in {early} of {len(runs)} seeds; best at steps {steps})")
+            stopped.append(f"*{label}* (in {early} of {len(runs)} seeds; best at steps {steps})")
         else:
-            falling.append(label)
+            falling.append(f"*{label}*")
     text = f"On {size:,} characters, "
     if stopped:
         text += (f"the validation bits per character stopped improving before the last of the "
@@ -197,9 +197,9 @@ def text_transfer_summary(result: TextTransferResult) -> str:
              if wins else "with none of the amounts of target text tried")
     return (f"Fine-tuning the pretrained character model beat training from scratch in the same "
             f"{result.steps} steps {where} ({len(result.seeds)} seeds); with {size:,} "
-            f"characters, {order[0]} did best"
+            f"characters, *{order[0]}* did best"
             + (", clear of the next by more than the spread of the seeds." if clear else
-               f", though not separated from {order[1]} by these seeds."))
+               f", though not separated from *{order[1]}* by these seeds."))
 
 
 def series_transfer_summary(result: SeriesTransferResult) -> str:
