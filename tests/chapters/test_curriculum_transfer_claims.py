@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from rnncourse.chapters.ch05_curriculum_transfer.curriculum_claims import (
     CURRICULUM,
     TARGET_ONLY,
@@ -295,6 +297,8 @@ def test_run_text_transfer_small() -> None:
     mean, sd = result.test_stats(FINE_TUNED, 3_000)
     assert 0 < mean < 8 and sd >= 0
     assert fine_tuning_ways_claim(result) and text_transfer_claim(result)
+    with pytest.raises(ValueError, match="seeds"):
+        run_text_transfer(checkpoint, seeds=(), device="cpu")
 
 
 def test_validation_claim_stopped_or_still_falling() -> None:

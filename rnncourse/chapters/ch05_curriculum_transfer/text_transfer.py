@@ -252,6 +252,9 @@ def run_text_transfer(
     start is the same for every seed: a seed sets the order of the windows and the scratch
     model's initial weights.
     """
+    if not seeds or not train_sizes:
+        raise ValueError(f"seeds and train_sizes must be non-empty, got seeds={seeds!r}, "
+                         f"train_sizes={train_sizes!r}")
     device = resolve_device(device)
     loaded = load_language_model(checkpoint, device=device)
     pretrained, vocabulary = loaded.model, loaded.vocabulary
