@@ -1,4 +1,5 @@
-"""Figures and tables for chapter 5 (curriculum learning and transfer learning)."""
+"""Figures for chapter 5 (curriculum learning and transfer learning); the tables are in
+`tables.py`. Where runs have several seeds, the figures show each seed or the spread."""
 
 from __future__ import annotations
 
@@ -14,22 +15,16 @@ from rnncourse.chapters.ch05_curriculum_transfer.text_transfer import (
     SCRATCH,
     TextTransferResult,
 )
-from rnncourse.chapters.plotting import OKABE_ITO, PALETTE, markdown_table, new_figure
+from rnncourse.chapters.plotting import OKABE_ITO, PALETTE, new_figure
 from rnncourse.data.text import corpus_info
 from rnncourse.training.curriculum_strategies import STRATEGIES, CurriculumStrategy
 
 __all__ = [
-    "fine_tuning_table",
-    "length_curriculum_table",
-    "markdown_table",
     "plot_difficulty_schedules",
     "plot_length_curriculum",
     "plot_series_transfer",
     "plot_strategies",
     "plot_text_transfer",
-    "series_transfer_table",
-    "strategy_table",
-    "text_transfer_table",
 ]
 
 STRATEGY_COLOURS = dict(zip(STRATEGIES, PALETTE, strict=False))
@@ -47,23 +42,6 @@ REFERENCE_LINE = {"color": OKABE_ITO["black"], "linestyle": ":", "linewidth": 1.
 
 # ----------------------------------------------------------------------------------------------
 # Length curriculum
-
-
-def length_curriculum_table(result: LengthCurriculumResult) -> str:
-    """Steps (and time steps of recurrence) to the threshold, and the final MSE, per arm."""
-    rows = []
-    for label, summary in result.summary().items():
-        runs = result.by_label(label)
-        steps = ", ".join(str(run.steps_to_threshold) if run.steps_to_threshold
-                          else f"> {result.steps}" for run in runs)
-        timesteps = ", ".join(f"{run.timesteps_to_threshold:,}" if run.timesteps_to_threshold
-                              else "-" for run in runs)
-        rows.append([label, f"{summary['reached']} of {summary['runs']}", steps, timesteps,
-                     f"{summary['mean_final_mse']:.4f}"])
-    header = ["training", "runs below threshold",
-              f"steps to MSE < {result.threshold:g} at T = {result.target_length}",
-              "Σ T over those steps", f"final MSE at T = {result.target_length} (mean)"]
-    return markdown_table(header, rows)
 
 
 def plot_length_curriculum(result: LengthCurriculumResult) -> plt.Figure:
@@ -97,30 +75,21 @@ def plot_length_curriculum(result: LengthCurriculumResult) -> plt.Figure:
 # Zaremba and Sutskever's strategies
 
 
-def strategy_table(result: StrategyResult) -> str:
-    """Final accuracy at the target difficulty (mean and per seed), and at every difficulty."""
-    means = result.mean_final_accuracy()
-    by_digits = result.mean_accuracy_by_digits()
-    rows = [[strategy, f"{means[strategy]:.3f}",
-             ", ".join(f"{run.final_accuracy:.3f}" for run in result.by_strategy(strategy)),
-             " / ".join(f"{value:.2f}" for value in by_digits[strategy])]
-            for strategy in result.strategies]
-    header = ["strategy", f"accuracy at {result.max_digits} digits (mean)", "per seed",
-              "accuracy at " + " / ".join(str(d) for d in range(1, result.max_digits + 1))
-              + " digits"]
-    return markdown_table(header, rows)
-
-
 def plot_strategies(result: StrategyResult) -> plt.Figure:
-    """Left: accuracy at the target difficulty against the step (mean over seeds), with the
-    naive level c of the adaptive strategies. Right: final accuracy at every difficulty."""
+    """Left: accuracy at the target difficulty against the step, mean over seeds (line) and
+    each seed (thin lines). Right: final accuracy at every difficulty, mean over seeds (bars)
+    with each seed as a dot."""
     figure, (curve_axis, bar_axis) = new_figure(ncols=2, width=5.2, height=3.8)
     for strategy in result.strategies:
         runs = result.by_strategy(strategy)
         steps = np.asarray(runs[0].eval_step) + 1
-        accuracy = np.mean([run.accuracy for run in runs], axis=0)
-        curve_axis.plot(steps, accuracy, color=STRATEGY_COLOURS[strategy], label=strategy,
-                        linestyle="-" if strategy in ("mix", "combined") else "--")
+        style = "-" if strategy in ("mix", "combined") else "--"
+        for run in runs:
+            curve_axis.plot(steps, run.accuracy, color=STRATEGY_COLOURS[strategy], alpha=0.3,
+                            linewidth=0.8, linestyle=style)
+        curve_axis.plot(steps, np.mean([run.accuracy for run in runs], axis=0),
+                        color=STRATEGY_COLOURS[strategy], label=strategy, linestyle=style,
+                        linewidth=2)
     chance = 1 / 10
     curve_axis.axhline(chance, **REFERENCE_LINE, label="chance (1 in 10 digits)")
     curve_axis.set(xlabel="training step", ylim=(0, 1.02),
@@ -131,10 +100,13 @@ def plot_strategies(result: StrategyResult) -> plt.Figure:
     width = 0.8 / len(result.strategies)
     digits = np.arange(1, result.max_digits + 1)
     for index, strategy in enumerate(result.strategies):
-        bar_axis.bar(digits + (index - (len(result.strategies) - 1) / 2) * width,
-                     by_digits[strategy], width, color=STRATEGY_COLOURS[strategy],
+        positions = digits + (index - (len(result.strategies) - 1) / 2) * width
+        bar_axis.bar(positions, by_digits[strategy], width, color=STRATEGY_COLOURS[strategy],
                      label=strategy, hatch="//" if strategy in ("none", "naive") else None,
                      edgecolor="white")
+        for run in result.by_strategy(strategy):
+            bar_axis.scatter(positions, run.accuracy_by_digits, s=9, zorder=3,
+                             color=OKABE_ITO["black"], edgecolors="white", linewidths=0.4)
     bar_axis.set(xticks=digits, xlabel="digits per number (difficulty)", ylim=(0, 1.02),
                  ylabel="answer-digit accuracy after training",
                  title="Every difficulty, at the end")
@@ -172,41 +144,29 @@ def plot_difficulty_schedules(
 # Text transfer
 
 
-def text_transfer_table(result: TextTransferResult) -> str:
-    rows = []
-    for size in result.train_sizes:
-        scratch, tuned = result.run(SCRATCH, size).test_bpc, result.run(FINE_TUNED, size).test_bpc
-        rows.append([f"{size:,}", f"{scratch:.3f}", f"{tuned:.3f}", f"{scratch - tuned:.3f}"])
-    header = ["target text for training (characters)", "from scratch (bpc)",
-              "pretrained + fine-tuned (bpc)", "gain (bits per character)"]
-    return markdown_table(header, rows)
-
-
-def fine_tuning_table(result: TextTransferResult) -> str:
-    rows = [[run.label, f"{run.trainable_parameters:,}", f"{run.best_valid_bpc:.3f}",
-             f"{run.test_bpc:.3f}"] for run in result.strategy_runs()]
-    return markdown_table(["training", "trainable parameters", "best validation bpc",
-                           "test bpc"], rows)
-
-
 def plot_text_transfer(result: TextTransferResult) -> plt.Figure:
-    """Left: test bpc against the amount of target text, scratch and fine-tuned. Right: the
-    validation bpc over fine-tuning for each way of fine-tuning, at one amount of text."""
+    """Left: test bpc against the amount of target text, scratch and fine-tuned (mean over
+    seeds, bars one sd). Right: the validation bpc over fine-tuning for each way of
+    fine-tuning, at one amount of text (mean over seeds)."""
     figure, (size_axis, curve_axis) = new_figure(ncols=2, width=5.2, height=3.8)
     for label, marker, style in ((SCRATCH, "s", "--"), (FINE_TUNED, "o", "-")):
-        size_axis.plot(result.train_sizes, result.test_bpc(label), marker=marker,
-                       color=METHOD_COLOURS[label], linestyle=style,
-                       label="pretrained, fine-tuned" if label == FINE_TUNED else label)
+        spread = [result.test_stats(label, size)[1] for size in result.train_sizes]
+        size_axis.errorbar(result.train_sizes, result.test_bpc(label), yerr=spread,
+                           marker=marker, capsize=3, color=METHOD_COLOURS[label],
+                           linestyle=style,
+                           label="pretrained, fine-tuned" if label == FINE_TUNED else label)
     size_axis.axhline(result.zero_shot_bpc, **REFERENCE_LINE,
                       label=f"pretrained, not fine-tuned ({result.zero_shot_bpc:.2f})")
     size_axis.set(xscale="log", xlabel=f"characters of {corpus_info(result.target_corpus).title}"
                   " to train on", ylabel="test bits per character",
                   title=f"After {result.steps} steps, against the amount of text")
     size_axis.legend(fontsize=8)
-    for run in result.strategy_runs():
-        curve_axis.plot(np.asarray(run.eval_step) + 1, run.valid_bpc, marker=".",
-                        color=METHOD_COLOURS.get(run.label), label=run.label,
-                        linestyle="--" if run.label == SCRATCH else "-")
+    for label in result.strategy_labels:  # the mean over seeds of each validation curve
+        runs = result.runs_of(label, result.strategies_size)
+        curve_axis.plot(np.asarray(runs[0].eval_step) + 1,
+                        np.mean([run.valid_bpc for run in runs], axis=0), marker=".",
+                        color=METHOD_COLOURS.get(label), label=label,
+                        linestyle="--" if label == SCRATCH else "-")
     curve_axis.set(xlabel="training step", ylabel="validation bits per character",
                    title=f"Ways of fine-tuning ({result.strategies_size:,} characters)")
     curve_axis.legend(fontsize=8)
@@ -215,13 +175,6 @@ def plot_text_transfer(result: TextTransferResult) -> plt.Figure:
 
 # ----------------------------------------------------------------------------------------------
 # Time-series transfer
-
-
-def series_transfer_table(result: SeriesTransferResult) -> str:
-    methods = list(result.mae)
-    rows = [[method] + [f"{value:.1f}" for value in result.mae[method]] for method in methods]
-    header = ["forecast"] + [f"{length} years of history" for length in result.history_lengths]
-    return markdown_table(header, rows)
 
 
 def plot_series_transfer(result: SeriesTransferResult, lead: int | None = None) -> plt.Figure:
@@ -233,9 +186,9 @@ def plot_series_transfer(result: SeriesTransferResult, lead: int | None = None) 
             error_axis.axhline(values[0], color=METHOD_COLOURS[method], linestyle=":",
                                label=method)
         else:
-            error_axis.plot(result.history_lengths, values, marker="o",
-                            color=METHOD_COLOURS[method], label=method,
-                            linestyle="--" if method == SCRATCH else "-")
+            error_axis.errorbar(result.history_lengths, values, yerr=result.mae_std[method],
+                                marker="o", capsize=3, color=METHOD_COLOURS[method],
+                                label=method, linestyle="--" if method == SCRATCH else "-")
     error_axis.set(xlabel=f"years of {result.series} to train on", ylabel="test MAE (sunspots)",
                    title="Forecast error against history")
     error_axis.legend(fontsize=8)

@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from rnncourse.chapters.ch05_curriculum_transfer.strategies import mean_and_std
 from rnncourse.data.text import load_text, split_text
 from rnncourse.data.vocabulary import CharVocabulary
 from rnncourse.models.char_lm import CharLanguageModel
@@ -79,6 +80,7 @@ class FineTuneRun:
     test_bpc: float
     trainable_parameters: int
     seconds: float
+    seed: int = 0
 
     @property
     def best_valid_bpc(self) -> float:
@@ -93,10 +95,10 @@ def fine_tune_language_model(
     train_characters: int | None = None,
     parameter_groups: list[dict[str, Any]] | None = None,
     lr: float = 3e-3,
-    steps: int = 150,
-    eval_every: int = 50,
-    batch_size: int = 32,
-    seq_len: int = 64,
+    steps: int = 100,
+    eval_every: int = 20,
+    batch_size: int = 16,
+    seq_len: int = 32,
     clip_norm: float = 1.0,
     device: str | torch.device | None = None,
     seed: int = 0,
@@ -125,7 +127,7 @@ def fine_tune_language_model(
     run = train_language_model(settings, splits=dataclasses.replace(splits, train=train),
                                model=model, build_optimizer=adam, device=device)
     return FineTuneRun(label, len(train), run.history.eval_step, run.valid_bpc, run.test_bpc,
-                       trainable_parameter_count(model), run.history.seconds)
+                       trainable_parameter_count(model), run.history.seconds, seed)
 
 
 def model_to_fine_tune(
@@ -175,6 +177,10 @@ def whitespace_cost(model: CharLanguageModel, vocabulary: CharVocabulary, stream
 
 @dataclass
 class TextTransferResult:
+    """Every run of `run_text_transfer`: for each seed, scratch and fine-tuned at every amount of
+    target text, and each way of fine-tuning at `strategies_size`. Statistics over seeds are
+    (mean, sample standard deviation)."""
+
     source_corpus: str
     target_corpus: str
     train_sizes: list[int]
@@ -183,20 +189,37 @@ class TextTransferResult:
     zero_shot_bpc: float  # the pretrained model on the target's test part, before fine-tuning
     zero_shot_whitespace: dict[str, float] = field(default_factory=dict)
     runs: list[FineTuneRun] = field(default_factory=list)
+    batch_size: int = 0
+    seq_len: int = 0
+    test_characters: int = 0  # how many characters of the test part every model is scored on
+    seeds: list[int] = field(default_factory=list)
 
-    def run(self, label: str, train_characters: int) -> FineTuneRun:
-        for run in self.runs:
-            if run.label == label and run.train_characters == train_characters:
-                return run
-        raise KeyError(f"no run {label!r} with {train_characters} characters")
+    def runs_of(self, label: str, train_characters: int) -> list[FineTuneRun]:
+        """The runs of `label` with `train_characters`, one per seed."""
+        runs = [run for run in self.runs
+                if run.label == label and run.train_characters == train_characters]
+        if not runs:
+            raise KeyError(f"no run {label!r} with {train_characters} characters")
+        return runs
+
+    def test_stats(self, label: str, train_characters: int) -> tuple[float, float]:
+        """Test bpc of `label` with `train_characters`: (mean, sd) over seeds."""
+        return mean_and_std([run.test_bpc for run in self.runs_of(label, train_characters)])
+
+    def gain_stats(self, train_characters: int) -> tuple[float, float]:
+        """The gain of fine-tuning, scratch bpc - fine-tuned bpc, seed by seed: (mean, sd)."""
+        scratch, tuned = self.runs_of(SCRATCH, train_characters), self.runs_of(
+            FINE_TUNED, train_characters)
+        return mean_and_std([a.test_bpc - b.test_bpc for a, b in zip(scratch, tuned, strict=True)])
 
     def test_bpc(self, label: str) -> list[float]:
-        """Test bpc of `label` at every train size."""
-        return [self.run(label, size).test_bpc for size in self.train_sizes]
+        """Mean test bpc of `label` at every train size."""
+        return [self.test_stats(label, size)[0] for size in self.train_sizes]
 
-    def strategy_runs(self) -> list[FineTuneRun]:
-        return [self.run(label, self.strategies_size)
-                for label in (SCRATCH, *FINE_TUNING_STRATEGIES)]
+    @property
+    def strategy_labels(self) -> list[str]:
+        """The runs compared at `strategies_size`: from scratch, then each way of fine-tuning."""
+        return [SCRATCH, *FINE_TUNING_STRATEGIES]
 
 
 def run_text_transfer(
@@ -205,48 +228,64 @@ def run_text_transfer(
     target_corpus: str = "devils_dictionary",
     train_sizes: Sequence[int] = (3_000, 30_000, 300_000),
     strategies_size: int = 3_000,
-    steps: int = 150,
-    eval_every: int = 25,
+    steps: int = 100,
+    eval_every: int = 20,
     lr: float = 3e-3,
     fine_tune_lr: float = 3e-3,
     decay: float = 2.6,
-    batch_size: int = 32,
-    seq_len: int = 64,
-    valid_characters: int | None = 10_000,
+    batch_size: int = 16,
+    seq_len: int = 32,
+    valid_characters: int | None = 4_000,
+    test_characters: int | None = 10_000,
+    seeds: Sequence[int] = (0, 1, 2),
     device: str | torch.device | None = None,
     seed: int = 0,
 ) -> TextTransferResult:
     """The pretrained model of `checkpoint` against the same network from scratch on
     `target_corpus`, for each amount of target text in `train_sizes`; at `strategies_size`,
-    also each way of fine-tuning in `FINE_TUNING_STRATEGIES`.
+    also each way of fine-tuning in `FINE_TUNING_STRATEGIES`; all of it once per seed
+    (`seed + s` for s in `seeds`).
 
     Every run has the same number of `steps`, batch and window length, and keeps the weights
     best on (the first `valid_characters` of) the target's validation part; all are scored on
-    the whole of the target's test part.
+    the first `test_characters` of the target's test part (None: all of it). The pretrained
+    start is the same for every seed: a seed sets the order of the windows and the scratch
+    model's initial weights.
     """
+    if not seeds or not train_sizes:
+        raise ValueError(f"seeds and train_sizes must be non-empty, got seeds={seeds!r}, "
+                         f"train_sizes={train_sizes!r}")
     device = resolve_device(device)
     loaded = load_language_model(checkpoint, device=device)
     pretrained, vocabulary = loaded.model, loaded.vocabulary
     splits = target_splits(target_corpus, vocabulary)
     if valid_characters:
         splits.valid = splits.valid[:valid_characters]
+    if test_characters:
+        splits.test = splits.test[:test_characters]
     sizes = sorted(set(train_sizes) | {strategies_size})
+    run_seeds = [seed + s for s in seeds]
     result = TextTransferResult(loaded.settings.corpus, target_corpus, list(train_sizes),
                                 strategies_size, steps,
                                 evaluate_bits_per_character(pretrained, splits.test),
-                                whitespace_cost(pretrained, vocabulary, splits.test))
-    common = {"steps": steps, "eval_every": eval_every, "batch_size": batch_size,
-              "seq_len": seq_len, "device": device, "seed": seed}
-    for size in sizes:
-        scratch = CharLanguageModel.from_config(pretrained.config, device=device, seed=seed)
-        result.runs.append(fine_tune_language_model(
-            scratch, splits, label=SCRATCH, train_characters=size, lr=lr, **common))
-        labels = FINE_TUNING_STRATEGIES if size == strategies_size else [FINE_TUNED]
-        for label in labels:
-            recipe = FINE_TUNING_STRATEGIES[label]
-            model, groups = model_to_fine_tune(pretrained, recipe["frozen"],
-                                               decay if recipe["decay"] else None, fine_tune_lr)
+                                whitespace_cost(pretrained, vocabulary, splits.test),
+                                batch_size=batch_size, seq_len=seq_len,
+                                test_characters=len(splits.test), seeds=run_seeds)
+    for run_seed in run_seeds:
+        common = {"steps": steps, "eval_every": eval_every, "batch_size": batch_size,
+                  "seq_len": seq_len, "device": device, "seed": run_seed}
+        for size in sizes:
+            scratch = CharLanguageModel.from_config(pretrained.config, device=device,
+                                                    seed=run_seed)
             result.runs.append(fine_tune_language_model(
-                model, splits, label=label, train_characters=size, parameter_groups=groups,
-                lr=fine_tune_lr, **common))
+                scratch, splits, label=SCRATCH, train_characters=size, lr=lr, **common))
+            labels = FINE_TUNING_STRATEGIES if size == strategies_size else [FINE_TUNED]
+            for label in labels:
+                recipe = FINE_TUNING_STRATEGIES[label]
+                model, groups = model_to_fine_tune(pretrained, recipe["frozen"],
+                                                   decay if recipe["decay"] else None,
+                                                   fine_tune_lr)
+                result.runs.append(fine_tune_language_model(
+                    model, splits, label=label, train_characters=size,
+                    parameter_groups=groups, lr=fine_tune_lr, **common))
     return result
