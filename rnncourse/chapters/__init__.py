@@ -8,6 +8,7 @@
     ch06_language_and_time_series/   book/06-language-and-time-series.md
     scales.py                        the cpu and paper scales, `Scaled` settings
     plotting.py                      the colour-blind-safe style and helpers every figure uses
+    markdown.py                      markdown_table, for the tables pages show (no matplotlib)
     diagram_kit.py                   boxes, arrows and highlighted paths for the diagrams
     runner.py                        what `rnncourse run chNN` does with a chapter's run.py
 

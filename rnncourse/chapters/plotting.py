@@ -7,8 +7,8 @@ the default for every matplotlib figure (`use_course_style()`), so a chapter tha
 `rnncourse.chapters.plotting` or plain `plt.plot` gets the same colours.
 
 Shared by the chapters' modules: `new_figure` and `series_styles` for figures,
-`moving_average` to smooth a noisy training curve, `markdown_table` for the tables a page shows
-with `IPython.display.Markdown`.
+`moving_average` to smooth a noisy training curve, and `markdown_table` (from
+`rnncourse.chapters.markdown`) for the tables a page shows with `IPython.display.Markdown`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from itertools import cycle
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import torch
+
+from rnncourse.chapters.markdown import markdown_table  # noqa: F401  (shared with the figures)
 
 OKABE_ITO = {
     "orange": "#E69F00",
@@ -65,13 +67,6 @@ def moving_average(values: Sequence[float] | torch.Tensor, window: int) -> torch
     ends = torch.arange(1, series.numel() + 1)
     starts = (ends - window).clamp_min(0)
     return (cumulative[ends] - cumulative[starts]) / (ends - starts)  # (S_end - S_start) / n
-
-
-def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A Markdown table of already formatted cells, for `IPython.display.Markdown`: the
-    `header` row, a separator, then one line per row (a cell per column of the header)."""
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
 
 
 def course_style() -> dict[str, object]:

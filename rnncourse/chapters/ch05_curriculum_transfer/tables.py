@@ -16,6 +16,7 @@ from rnncourse.chapters.ch05_curriculum_transfer.text_transfer import (
     SCRATCH,
     TextTransferResult,
 )
+from rnncourse.chapters.markdown import markdown_table
 
 __all__ = [
     "findings_table",
@@ -25,14 +26,6 @@ __all__ = [
     "strategy_table",
     "text_transfer_table",
 ]
-
-
-def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """The header row, a separator, one line per row: the same Markdown as
-    `rnncourse.chapters.plotting.markdown_table`, without importing matplotlib with it (these
-    tables are written by experiments, which draw nothing)."""
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
 
 
 def _seeds(count: int) -> str:
