@@ -13,6 +13,8 @@
     fused_lstm.py       FusedLSTM: one autograd node per layer, BPTT written out (chapter 4)
     minimal.py          minGRU, minLSTM and the scans that run them in parallel over time (ch. 4)
     char_lm.py          CharLanguageModel (embedding, core, head), CarriedState (chapter 6)
+    regularization.py   RNN regularisers: dropout, variational dropout, weight drop, zoneout (ch. 2)
+    regularized_lstm.py RegularizedLSTM, the LSTM with those regularisers; its char-LM (ch. 2)
     forecaster.py       WindowForecaster: L past values -> H future ones (chapter 6)
     gate_trace.py       record_gates: the gate activations over a sequence (chapter 3)
     parameter_count.py  parameters of a core, the hidden size for a parameter budget (ch. 3)
@@ -42,6 +44,13 @@ from rnncourse.models.normalized import normalized_lstm_model
 from rnncourse.models.parameter_count import hidden_size_for_budget, recurrent_parameter_count
 from rnncourse.models.recording import RecordedStates
 from rnncourse.models.recurrent_model import RecurrentModel
+from rnncourse.models.regularization import (
+    drop_weights,
+    dropout,
+    variational_dropout,
+    zoneout,
+)
+from rnncourse.models.regularized_lstm import RegularizedLSTM, regularized_char_language_model
 from rnncourse.models.sequence import GRU, LSTM, RNN
 
 __all__ = [
@@ -65,8 +74,11 @@ __all__ = [
     "RecordedStates",
     "RecurrentBatchNorm",
     "RecurrentModel",
+    "RegularizedLSTM",
     "WindowForecaster",
     "detach_state",
+    "drop_weights",
+    "dropout",
     "gru_step",
     "hidden_size_for_budget",
     "initialize_recurrent_weights",
@@ -75,6 +87,9 @@ __all__ = [
     "normalized_lstm_model",
     "record_gates",
     "recurrent_parameter_count",
+    "regularized_char_language_model",
     "rnn_step",
     "set_forget_gate_bias",
+    "variational_dropout",
+    "zoneout",
 ]
