@@ -16,10 +16,23 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
 
-# Autograding runs rnncourse's guarded execution in place of nbgrader's Execute
-# (rnncourse/grading/execution.py; `rnncourse grade` sets the same): warnings and other stderr
-# output from student code cost no points, test cells are protected from student code that
-# replaces what they compare with, and each notebook has a time limit as well as each cell.
+# Autograding (`nbgrader autograde`, the formgrader) gets the protections of `rnncourse grade`,
+# which reads this file too:
+# - before grading, a submission is rebuilt on the exercise's skeleton: deleted test and set-up
+#   cells are put back, edited ones restored (rnncourse/grading/preprocessors.py);
+# - rnncourse's guarded execution replaces nbgrader's Execute (rnncourse/grading/execution.py):
+#   warnings and other stderr output from student code cost no points, test cells are protected
+#   from student code that replaces what they compare with, each notebook has a time limit as
+#   well as each cell, test cells' errors show their message only, and a part whose code called
+#   a library function it asks students to write themselves scores 0.
+c.Autograde.sanitize_preprocessors = [
+    "rnncourse.grading.preprocessors.RestoreReleasedCells",
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "nbgrader.preprocessors.OverwriteCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
 c.Autograde.autograde_preprocessors = [
     "rnncourse.grading.execution.GuardedExecute",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
@@ -29,3 +42,10 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 c.GuardedExecute.notebook_timeout = 600
+
+# Feedback pages never show hidden tests, nor the tracebacks of test cells (which quote them).
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+    "rnncourse.grading.preprocessors.HideHiddenTests",
+]

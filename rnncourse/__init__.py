@@ -10,7 +10,7 @@ The core, which everything reuses:
     grading/      releasing and grading the exercises
     checks.py     the argument checks every module shares
     runtime.py    devices, seeds and random draws
-    bench.py      the benchmark harness of `rnncourse bench`
+    bench/        the benchmark harness of `rnncourse bench`
 
 Above it, one folder per chapter page, and the entry points:
 

@@ -8,10 +8,12 @@
     ch06_language_and_time_series/   book/06-language-and-time-series.md
     scales.py                        the cpu and paper scales, `Scaled` settings
     plotting.py                      the colour-blind-safe style and helpers every figure uses
+    diagram_kit.py                   boxes, arrows and highlighted paths for the diagrams
     runner.py                        what `rnncourse run chNN` does with a chapter's run.py
 
 In each chapter folder: experiment modules (plain results, no matplotlib), `figures.py`,
-`widgets.py`, `settings.py` (`SETTINGS`, one object with a `cpu` and a `paper` scale) and
+`diagrams.py` (where the page has diagrams: cells, unrolled graphs, scans), `widgets.py`,
+`settings.py` (`SETTINGS`, one object with a `cpu` and a `paper` scale) and
 `run.py` (the experiments `rnncourse run chNN` runs, in the page's order).
 
 A chapter builds on the core (`rnncourse.models`, `rnncourse.data`, `rnncourse.training`) and

@@ -1,17 +1,24 @@
 """`rnncourse bench`: time the course's LSTMs and minGRU scans side by side on this machine.
 
-The work is done by `rnncourse.bench` (also `python -m rnncourse.bench`, same options); this
-module only defines the options, so that building the command line does not import torch.
+The work is done by the `rnncourse.bench` package (also `python -m rnncourse.bench`, same
+options); this module only defines the options, so that building the command line does not
+import torch.
+
+    rnncourse bench --threads 1 --timer cpu            # steady numbers on a shared CPU
+    rnncourse bench --device cuda --input-size 512 --hidden-size 512 --scan-lengths 4096 \\
+        --output gpu.md                                # fused vs cuDNN at H=512, scans at T=4096
 """
 
 from __future__ import annotations
 
 import argparse
 
-HELP = "time torch.nn.LSTM against the plain-loop, fused and compiled LSTMs, and minGRU scans"
+HELP = ("time torch.nn.LSTM against the plain-loop, fused and compiled LSTMs, and minGRU's loop "
+        "against its scans")
 
-# The same names as rnncourse.bench.LSTM_VARIANTS (a test checks they agree).
-LSTM_VARIANTS = ("torch", "loop", "fused", "compiled")
+# The same names as rnncourse.bench.LSTM_VARIANTS and SCAN_MODES (a test checks they agree).
+LSTM_VARIANTS = ("torch", "loop", "fused", "fused_compiled", "compiled")
+SCAN_MODES = ("sequential", "log_scan", "blocked_scan", "chunked_scan", "chunked_scan_compiled")
 
 
 def _positive(text: str) -> int:
@@ -19,6 +26,17 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
     return value
+
+
+def _shape(text: str) -> tuple[int, int]:
+    """"8x64" -> (8, 64): a batch size and a hidden size."""
+    try:
+        batch, hidden = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected BxH such as 8x64, got {text!r}") from None
+    if batch < 1 or hidden < 1:
+        raise argparse.ArgumentTypeError(f"expected positive sizes in BxH, got {text!r}")
+    return batch, hidden
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,15 +49,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     lstm.add_argument("--hidden-size", type=_positive, default=256, help="hidden size H (256)")
     lstm.add_argument("--variants", nargs="*", choices=LSTM_VARIANTS, default=list(LSTM_VARIANTS),
                       help="implementations to time (give none to skip the section)")
-    lstm.add_argument("--no-compile", action="store_true", help="leave out the compiled variant")
+    lstm.add_argument("--no-compile", action="store_true",
+                      help="leave out every torch.compile variant (LSTM and scans)")
     lstm.add_argument("--compile-mode", default="default",
-                      help="torch.compile mode, e.g. reduce-overhead (CUDA graphs) on a GPU")
-    scan = parser.add_argument_group("minGRU section")
-    scan.add_argument("--scan-lengths", nargs="*", type=_positive,
-                      default=[256, 512, 1024, 2048, 4096],
-                      help="sequence lengths (give none to skip the section)")
-    scan.add_argument("--scan-batch-size", type=_positive, default=8, help="batch size (8)")
-    scan.add_argument("--scan-hidden-size", type=_positive, default=64, help="width I = H (64)")
+                      help="torch.compile mode of the compiled loop, e.g. reduce-overhead on a GPU")
+    scan = parser.add_argument_group("minGRU sections")
+    scan.add_argument("--scan-lengths", nargs="*", type=_positive, default=[256, 1024, 4096],
+                      help="sequence lengths (give none to skip both sections)")
+    scan.add_argument("--scan-modes", nargs="*", choices=SCAN_MODES, default=list(SCAN_MODES),
+                      help="the loop and the scans to time")
+    scan.add_argument("--recurrence-shapes", nargs="*", type=_shape,
+                      default=[(1, 32), (8, 64), (64, 256)],
+                      help="BxH of the recurrence alone (give none to skip that section)")
+    scan.add_argument("--scan-batch-size", type=_positive, default=8,
+                      help="batch size of the whole minGRU layer (8)")
+    scan.add_argument("--scan-hidden-size", type=_positive, default=64,
+                      help="width I = H of the whole minGRU layer (64)")
+    scan.add_argument("--no-layer", action="store_true", help="skip the whole-layer section")
     parser.add_argument("--repeats", type=_positive, default=5,
                         help="timed runs per row, after one warm-up run (5; 3 at most for minGRU)")
     parser.add_argument("--threads", type=_positive, default=None,
@@ -53,15 +79,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(arguments: argparse.Namespace) -> int:
     from rnncourse.bench import format_markdown, run_benchmarks, write_report
 
-    variants = [v for v in arguments.variants if not (arguments.no_compile and v == "compiled")]
+    def keep(name: str) -> bool:
+        return not (arguments.no_compile and "compiled" in name)
+
+    scan_modes = [mode for mode in arguments.scan_modes if keep(mode)]
+    lengths = arguments.scan_lengths
     report = run_benchmarks(
         arguments.device,
         lstm={"seq_len": arguments.seq_len, "batch_size": arguments.batch_size,
               "input_size": arguments.input_size, "hidden_size": arguments.hidden_size,
-              "variants": variants, "repeats": arguments.repeats,
-              "compile_mode": arguments.compile_mode},
-        min_gru={"lengths": arguments.scan_lengths, "batch_size": arguments.scan_batch_size,
-                 "hidden_size": arguments.scan_hidden_size,
+              "variants": [v for v in arguments.variants if keep(v)],
+              "repeats": arguments.repeats, "compile_mode": arguments.compile_mode},
+        recurrence={"lengths": lengths if arguments.recurrence_shapes else [],
+                    "shapes": arguments.recurrence_shapes, "modes": scan_modes,
+                    "repeats": min(arguments.repeats, 3)},
+        min_gru={"lengths": [] if arguments.no_layer else lengths,
+                 "batch_size": arguments.scan_batch_size,
+                 "hidden_size": arguments.scan_hidden_size, "modes": scan_modes,
                  "repeats": min(arguments.repeats, 3)},
         threads=arguments.threads,
         timer=arguments.timer,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import textwrap
 from pathlib import Path
 
+WIDTH = 100  # messages are wrapped at this width, never cut
 HELP = "list the exercises, start one in a working folder, check a notebook's visible tests"
 
 
@@ -71,9 +73,17 @@ def _check(arguments: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"rnncourse exercises check: {error}")
         return 2
-    rows = [[part.part, part.status + (f": {part.message}" if part.message else ""),
-             f"{part.points:g}/{part.max_points:g}"] for part in report.parts]
-    print(format_table(["part", "status", "points"], rows))
+    rows = [[part.part, part.status, f"{part.points:g}/{part.max_points:g}"]
+            for part in report.parts]
+    lines = format_table(["part", "status", "points"], rows).splitlines()
+    print(lines[0])
+    for line, part in zip(lines[1:], report.parts, strict=True):
+        print(line)
+        if part.status == "failed":
+            for check in part.checks:
+                if not check.passed:  # the whole message, wrapped, never cut short
+                    print(textwrap.fill(f"{check.name}: {check.message}", width=WIDTH,
+                                        initial_indent="    ", subsequent_indent="      "))
     for note in report.notes:
         print(f"note: {note}")
     print(f"visible tests: {report.points:g} of {report.max_points:g} points. Hidden tests "

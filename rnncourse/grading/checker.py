@@ -2,8 +2,10 @@
 
 The notebook is read, rebuilt on its release (so the visible tests and set-up run as released,
 even if they were edited or deleted) and executed in a fresh kernel, in memory: the student's
-file is never written. Each part is then passed, failed (with the first line of the message)
-or not attempted (its solution cell is as released, or raises NotImplementedError).
+file is never written. Each part is then passed, failed or not attempted (its solution cell is
+as released, or raises NotImplementedError); each of its checks (test cells) passed or failed
+with its whole message. Checks that pass earn their points, except in a part whose code called
+a library function the part forbids: it scores 0, as when graded.
 """
 
 from __future__ import annotations
@@ -15,7 +17,19 @@ from pathlib import Path
 import nbformat
 
 from rnncourse.grading.exercises import grade_cells_by_part
+from rnncourse.grading.outputs import FORBIDDEN_ERROR
 from rnncourse.grading.submissions import prepare, read_notebook
+
+
+@dataclass(frozen=True)
+class TestCheck:
+    """One test cell of a part: passed or not, the error's message, its points."""
+
+    name: str
+    passed: bool
+    message: str
+    points: float
+    max_points: float
 
 
 @dataclass(frozen=True)
@@ -27,6 +41,7 @@ class PartCheck:
     message: str
     points: float
     max_points: float
+    checks: tuple[TestCheck, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -68,10 +83,10 @@ def find_release(notebook: nbformat.NotebookNode, course_root: Path | None):
 
 
 def _first_error(cell) -> tuple[str, str] | None:
+    """The first error of a cell: its name and whole message (never cut short)."""
     for output in cell.get("outputs", []):
         if output.output_type == "error":
-            message = f"{output.ename}: {output.evalue}".strip().splitlines()[0]
-            return output.ename, message[:120] + ("..." if len(message) > 120 else "")
+            return output.ename, f"{output.ename}: {output.evalue}".strip()
     return None
 
 
@@ -111,19 +126,30 @@ def check_notebook(path: str | Path, course_root: Path | None = None,
         notes.append("the kernel died (exit, crash or out of memory); later cells did not run")
     cells = {cell.metadata["nbgrader"]["grade_id"]: cell for cell in notebook.cells
              if cell.metadata.get("nbgrader", {}).get("grade_id")}
-    parts = []
-    for part, test_ids in grade_cells_by_part(notebook).items():
-        max_points = sum(float(cells[test].metadata["nbgrader"]["points"]) for test in test_ids)
-        errors = [error for test in test_ids if (error := _first_error(cells[test]))]
-        unrun = any(cells[test].get("execution_count") is None for test in test_ids)
-        solution = cells.get(part)
-        untouched = (solution is not None and release is not None
-                     and solution.source.strip() == stub.get(part, "").strip())
-        if untouched or any(ename == "NotImplementedError" for ename, _ in errors):
-            parts.append(PartCheck(part, "not attempted", "", 0.0, max_points))
-        elif errors or unrun:
-            message = errors[0][1] if errors else "the tests did not run"
-            parts.append(PartCheck(part, "failed", message, 0.0, max_points))
-        else:
-            parts.append(PartCheck(part, "passed", "", max_points, max_points))
+    parts = [_part_check(part, [cells[test] for test in test_ids], cells.get(part),
+                         stub.get(part) if release is not None else None)
+             for part, test_ids in grade_cells_by_part(notebook).items()]
     return CheckReport(path, parts, notes)
+
+
+def _part_check(part: str, tests: list, solution, stub: str | None) -> PartCheck:
+    checks = []
+    for cell in tests:
+        error = _first_error(cell)
+        points = float(cell.metadata["nbgrader"]["points"])
+        if cell.get("execution_count") is None and error is None:
+            error = ("NotRun", "the tests did not run")
+        checks.append(TestCheck(cell.metadata["nbgrader"]["grade_id"], error is None,
+                                error[1] if error else "", points if error is None else 0.0,
+                                points))
+    max_points = sum(check.max_points for check in checks)
+    errors = [message for check in checks if (message := check.message)]
+    untouched = solution is not None and stub is not None and (
+        solution.source.strip() == stub.strip())
+    if untouched or any(message.startswith("NotImplementedError") for message in errors):
+        return PartCheck(part, "not attempted", "", 0.0, max_points, tuple(checks))
+    if not errors:
+        return PartCheck(part, "passed", "", max_points, max_points, tuple(checks))
+    forbidden = any(message.startswith(f"{FORBIDDEN_ERROR}:") for message in errors)
+    points = 0.0 if forbidden else sum(check.points for check in checks)
+    return PartCheck(part, "failed", errors[0], points, max_points, tuple(checks))

@@ -19,7 +19,12 @@ notebook it
   interrupt is restarted, the cells before replayed without the one that stopped it, and
   grading goes on;
 - keeps at most `output_limit` characters of output per cell;
-- writes what happened (time limits, crashes, tampering) to `report_file` as JSON.
+- shows errors of locked cells as one line (`Name: message`, no traceback: its context lines
+  would be the hidden tests' source) and drops course-code frames from other tracebacks;
+- scores a whole part 0 when one of its checks found a call to a forbidden library shortcut
+  (`rnncourse.grading.own_code`);
+- writes what happened (time limits, crashes, tampering, forbidden calls) to `report_file` as
+  JSON.
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ from nbgrader import utils
 from nbgrader.preprocessors import Execute
 from traitlets import Integer, Unicode
 
+from rnncourse.grading.outputs import clean_errors, error_output, zero_parts_with_forbidden_calls
+
 GUARD_SOURCE = Path(__file__).with_name("guard.py").read_text()
 
 # nbgrader's autograde steps, with GuardedExecute in place of Execute and without IgnorePattern.
@@ -50,6 +57,12 @@ AUTOGRADE_PREPROCESSORS = [
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
+
+
+# Modules the checks (`rnncourse.grading.checks`) and test cells compare with, protected even
+# where no locked cell imports them: `math.isclose = lambda *a, **k: True` must not pass a test.
+ALWAYS_PROTECTED = ("math", "cmath", "statistics", "operator", "functools", "itertools",
+                    "numbers", "threading", "linecache", "warnings")
 
 
 def _parse(source: str) -> ast.Module | None:
@@ -82,6 +95,32 @@ def _bound_names(tree: ast.Module) -> set[str]:
     return names
 
 
+def top_level_names(tree: ast.Module | None) -> list[str]:
+    """The names a cell binds at its top level (not inside its functions or classes)."""
+    names: list[str] = []
+
+    def visit(statements: list) -> None:
+        for node in statements:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                names.append(node.name)
+                continue
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                names.extend(alias.asname or alias.name.partition(".")[0] for alias in node.names
+                             if alias.name != "*")
+                continue
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store):
+                    names.append(child.id)
+                elif isinstance(child, ast.Tuple | ast.List | ast.Starred):
+                    names.extend(item.id for item in ast.walk(child)
+                                 if isinstance(item, ast.Name) and isinstance(item.ctx, ast.Store))
+            for field in ("body", "orelse", "finalbody", "handlers"):
+                visit(getattr(node, field, []))
+
+    visit(tree.body if tree is not None else [])
+    return list(dict.fromkeys(names))
+
+
 def guard_plan(cells: list) -> tuple[list[str], dict[str, str], dict[int, list[str]]]:
     """What the guard protects, from the locked code cells (set-up and tests).
 
@@ -112,11 +151,7 @@ def guard_plan(cells: list) -> tuple[list[str], dict[str, str], dict[int, list[s
                 if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
         hide[index] = sorted(name for name in used - defined
                              if hasattr(builtins, name) and not name.startswith("__"))
-    return sorted(packages), bindings, hide
-
-
-def _error_output(ename: str, evalue: str):
-    return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+    return sorted(packages | set(ALWAYS_PROTECTED)), bindings, hide
 
 
 class GuardedExecute(Execute):
@@ -147,6 +182,9 @@ class GuardedExecute(Execute):
         self.deadline = monotonic() + self.notebook_timeout
         self.guard_name = f"_rnncourse_guard_{secrets.token_hex(8)}"
         self.packages, self.bindings, self.hide = guard_plan(self.nb.cells)
+        self.defined = {index: top_level_names(_parse(cell.source))
+                        for index, cell in enumerate(self.nb.cells)
+                        if cell.cell_type == "code" and utils.is_locked(cell)}
         self.stopped_cells: set[int] = set()
         self.restarts, self.lost = 0, ""
         self.token, self.output_size, self.output_capped = None, 0, False
@@ -162,6 +200,8 @@ class GuardedExecute(Execute):
                 if cell.cell_type == "code":
                     self._run_one(cell, index)
         self.set_widgets_metadata()
+        for part, message in zero_parts_with_forbidden_calls(self.nb).items():
+            self._note("forbidden", part, f"scores 0: {message}")
         if self.report_file:
             Path(self.report_file).write_text(json.dumps({"events": self.events}, indent=1))
         return self.nb, self.resources
@@ -235,7 +275,7 @@ class GuardedExecute(Execute):
             self.lost = f"the notebook reached its time limit ({self.notebook_timeout} s)"
             self._note("timeout", name, self.lost)
         if self.lost:
-            cell.outputs = [_error_output("NotRun", f"not run: {self.lost}")]
+            cell.outputs = [error_output("NotRun", f"not run: {self.lost}")]
             return
         if locked:
             changed = self._guard_call(f"before({self.hide.get(index, [])!r})")
@@ -255,12 +295,14 @@ class GuardedExecute(Execute):
             cell.source = source
         if graded:
             self._settle_test_outputs(cell, name)
+        clean_errors(cell, locked)
         for output in cell.outputs:
             if output.output_type == "error" and output.ename == "TamperingError":
                 self._note("tampering", name, output.evalue)
             elif output.output_type == "error" and output.ename == "CellTimeoutError":
                 self._note("timeout", name, "the cell ran past its time limit and was stopped")
         if locked and not self.lost:
+            self._guard_call(f"protect({self.defined.get(index, [])!r}, {not graded!r})")
             self._guard_call("after()")
 
     def _settle_test_outputs(self, cell, name: str) -> None:
@@ -279,7 +321,7 @@ class GuardedExecute(Execute):
             kept.append(output)
         if not finished and not any(output.output_type == "error" for output in kept):
             detail = "the test cell did not run to its end (skipped, cut short or intercepted)"
-            kept.append(_error_output("GradingError", detail))
+            kept.append(error_output("GradingError", detail))
             self._note("tampering", name, detail)
         cell.outputs = kept
 
@@ -309,7 +351,7 @@ class GuardedExecute(Execute):
             kind, detail = "crash", "the kernel died while this cell ran (exit, crash or memory)"
         else:
             kind, detail = "timeout", "the cell ran past its time limit and ignored the interrupt"
-        cell.outputs.append(_error_output("KernelStopped", detail))
+        cell.outputs.append(error_output("KernelStopped", detail))
         self._note(kind, name, detail)
         self.stopped_cells.add(index)
         if self.restarts >= self.max_kernel_restarts or monotonic() >= self.deadline:
@@ -334,4 +376,6 @@ class GuardedExecute(Execute):
                 self.lost = f"replaying the cells before {name} after a restart took too long"
                 return
             if utils.is_locked(before):
+                self._guard_call(f"protect({self.defined.get(earlier, [])!r}, "
+                                 f"{not utils.is_grade(before)!r})")
                 self._guard_call("after()")

@@ -47,7 +47,8 @@ from rnncourse.grading.worker import REPORT_NAME, run_converter
 
 # When several statuses apply, the first in this order is shown.
 STATUS_ORDER = ("error", "missing", "unreadable", "tampered", "crashed", "timeout", "graded")
-_EVENT_STATUS = {"tampering": "tampered", "crash": "crashed", "timeout": "timeout"}
+_EVENT_STATUS = {"tampering": "tampered", "crash": "crashed", "timeout": "timeout",
+                 "forbidden": "graded"}
 
 
 @dataclass(frozen=True)
@@ -123,10 +124,13 @@ def _write_atomically(path: Path, data: bytes) -> None:
 
 def _course_config(course_root: Path, options: GradeOptions, report: Path) -> str:
     from rnncourse.grading.execution import AUTOGRADE_PREPROCESSORS
+    from rnncourse.grading.preprocessors import FEEDBACK_PREPROCESSORS, SANITIZE_PREPROCESSORS
 
     return ((course_root / "nbgrader_config.py").read_text()
             + "\n# Added by `rnncourse grade` for this run.\n"
+            + f"c.Autograde.sanitize_preprocessors = {SANITIZE_PREPROCESSORS!r}\n"
             + f"c.Autograde.autograde_preprocessors = {AUTOGRADE_PREPROCESSORS!r}\n"
+            + f"c.GenerateFeedback.preprocessors = {FEEDBACK_PREPROCESSORS!r}\n"
             + f"c.Execute.timeout = {options.cell_timeout}\n"
             + f"c.GuardedExecute.notebook_timeout = {options.notebook_timeout}\n"
             + f"c.GuardedExecute.report_file = {str(report)!r}\n")

@@ -18,7 +18,9 @@ What it does:
   code may still change them, and its change becomes the recorded value;
 - audit hook (cannot be removed): notebook code may not swap a protected module's class or a
   protected class's bases, swap the code or defaults of a library function, install trace or
-  profile functions, or walk the garbage collector's object graph;
+  profile functions, walk the garbage collector's object graph, or open the course's notebooks,
+  solutions or gradebook (with notebook code anywhere on the stack, so not through pathlib
+  either);
 - `before(hide)`, run before each locked cell: puts back every recorded attribute (class
   methods too: `torch.Tensor.allclose = ...`), removes methods notebook code added to those
   classes, puts back the names the locked cells import (`torch`, `np`, ...), `__builtins__`,
@@ -36,6 +38,10 @@ What it does:
 - `finish(token)`, appended to each test cell: checks that nothing above changed while the
   tests ran (raising `TamperingError`, which scores 0) and prints the token that proves the cell
   ran to its end;
+- `protect(names, setup)`, run after each locked cell: the functions and classes it defined
+  (and, for a set-up cell, every name it bound) are the tests' from then on: like the imports,
+  student globals that rebind those names are set aside before each locked cell, and a
+  function's code and defaults or a class's methods changed by notebook code are put back;
 - `after()`: gives the hidden student globals back.
 
 This raises the bar; it is not a sandbox. Code that knows this guard can still find its state in
@@ -59,8 +65,11 @@ _MISSING = object()
 # Audit events that notebook code may not raise (see `Guard._audit`).
 _WATCHED_EVENTS = frozenset({
     "object.__setattr__", "object.__delattr__", "sys.settrace", "sys.setprofile",
-    "gc.get_referents", "gc.get_referrers", "gc.get_objects",
+    "gc.get_referents", "gc.get_referrers", "gc.get_objects", "open",
 })
+# Files that hold solutions or hidden tests (the source notebooks, the gradebook): notebook code
+# may not open them while it is graded.
+_COURSE_FILES = (".ipynb", ".db", ".db-journal")
 # Function attributes that change what a function does (CPython audits setting them).
 _FUNCTION_INTERNALS = frozenset({"__code__", "__defaults__", "__kwdefaults__"})
 # How many objects `Guard._made_by_notebook` looks at to tell where a value comes from.
@@ -236,6 +245,9 @@ class Guard:
             except Exception:
                 continue
         self.hidden: dict[str, object] = {}
+        self.shadowing: set[str] = set()  # student globals named like builtins, set aside
+        self.locked_names: dict[str, object] = {}  # what locked cells defined (`protect`)
+        self.functions: dict[int, tuple] = {}  # their functions: code, defaults, kwdefaults
         self.system = {key: getattr(sys, key) for key in ("stdout", "stderr", "displayhook",
                                                           "excepthook")}
         self.trace, self.profile = sys.gettrace(), sys.getprofile()
@@ -308,6 +320,9 @@ class Guard:
     def _audit(self, event: str, arguments: tuple) -> None:
         if event not in _WATCHED_EVENTS:
             return
+        if event == "open":
+            self._check_open(arguments[0])
+            return
         if event.startswith("object."):
             target, name = arguments[0], arguments[1]
             if isinstance(target, type):
@@ -325,6 +340,23 @@ class Guard:
             what = f"call {event}"
         if not self._trusted(sys._getframe(1)):
             raise TamperingError(f"notebook code may not {what} while it is graded")
+
+    def _check_open(self, path: object) -> None:
+        """Refuse notebook code (anywhere on the stack, so also through a library such as
+        pathlib) the files that hold solutions or hidden tests."""
+        if isinstance(path, os.PathLike):
+            path = os.fspath(path)
+        if isinstance(path, bytes):
+            path = path.decode(errors="replace")
+        if not isinstance(path, str) or not (path.endswith(_COURSE_FILES)
+                                             or f"{os.sep}solutions{os.sep}" in path):
+            return
+        frame = sys._getframe(2)
+        while frame is not None:
+            if not self._trusted(frame):
+                raise TamperingError("notebook code may not read the course's notebooks, "
+                                     "solutions or gradebook while it is graded")
+            frame = frame.f_back
 
     # --- around each locked cell --------------------------------------------------------------
 
@@ -475,19 +507,52 @@ class Guard:
             sys.setprofile(self.profile)
         return changed
 
+    def protect(self, names: list[str], setup: bool) -> None:
+        """After a locked cell: what it defined is the tests' from now on (module docstring)."""
+        namespace = self.user_ns
+        for name in names:
+            value = namespace.get(name, _MISSING)
+            notebook_code = self._from_notebook(value) and isinstance(
+                value, types.FunctionType | type)
+            if value is _MISSING or not (setup or notebook_code):
+                self.locked_names.pop(name, None)
+                continue
+            self.locked_names[name] = value
+            if isinstance(value, types.FunctionType) and notebook_code:
+                self.functions[id(value)] = (value, value.__code__, value.__defaults__,
+                                             value.__kwdefaults__)
+            elif isinstance(value, type) and notebook_code and all(
+                    cls is not value for cls, _ in self.classes):
+                self.classes.append((value, {key: item for key, item in vars(value).items()
+                                             if _is_method(item)}))
+
+    def _changed_functions(self, restore: bool) -> list[str]:
+        """Functions of locked cells whose code or defaults notebook code changed."""
+        changed = []
+        for function, code, defaults, kwdefaults in self.functions.values():
+            if (function.__code__, function.__defaults__, function.__kwdefaults__) != (
+                    code, defaults, kwdefaults):
+                changed.append(f"{function.__qualname__}'s code")
+                if restore:
+                    function.__code__, function.__defaults__ = code, defaults
+                    function.__kwdefaults__ = kwdefaults
+        return changed
+
     def before(self, hide: list[str] = ()) -> list[str]:
         """Put back what the locked cell relies on; return what notebook code had changed.
 
         Student globals named like the builtins the cell uses (`hide`) or like the names the
         locked cells import are set aside until `after()`.
         """
-        changed = self._changed_attributes(restore=True) + self._restore_shell()
+        changed = (self._changed_attributes(restore=True) + self._changed_functions(restore=True)
+                   + self._restore_shell())
         namespace = self.user_ns
         if namespace.get("__builtins__") is not builtins:
             namespace["__builtins__"] = builtins
             changed.append("__builtins__")
         self.hidden = {name: namespace.pop(name) for name in hide if name in namespace}
-        for name, value in self.bindings.items():
+        self.shadowing = set(self.hidden)
+        for name, value in {**self.locked_names, **self.bindings}.items():
             current = namespace.get(name, _MISSING)
             if current is not _MISSING and current is not value:
                 self.hidden[name] = current
@@ -498,10 +563,10 @@ class Guard:
         """The last line of each test cell: fail if anything the tests use was changed while
         they ran, else print the token that shows the cell ran to its end."""
         namespace = self.user_ns
-        changed = self._changed_attributes(restore=False)
+        changed = self._changed_attributes(restore=False) + self._changed_functions(False)
         changed += [name for name, value in self.bindings.items()
                     if namespace.get(name, _MISSING) is not value]
-        changed += [name for name in self.hidden
+        changed += [name for name in self.shadowing
                     if name not in self.bindings and name in namespace]
         if namespace.get("__builtins__") is not builtins:
             changed.append("__builtins__")

@@ -11,13 +11,18 @@
     layer_norm_lstm.py  layer_norm, the layer-normalised LSTM cell and layer
     batch_norm_lstm.py  recurrent batch normalisation, the batch-normalised LSTM cell and layer
     fused_lstm.py       FusedLSTM: one autograd node per layer, BPTT written out (chapter 4)
-    minimal.py          minGRU, minLSTM and the scans that run them in parallel over time (ch. 4)
+    kernels.py          what the fused layers run on: prepacked oneDNN products, compiled
+                        element-wise steps, each with its fallback (chapter 4)
+    minimal.py          minGRU, minLSTM: gates that read only x_t, so time runs in parallel (ch. 4)
+    scans.py            the loop, blocked and log-space scans of h_t = a_t ⊙ h_{t-1} + b_t
+    chunked_scan.py     the chunked scan: chunks of C steps, each chunk's steps in one kernel
     char_lm.py          CharLanguageModel (embedding, core, head), CarriedState (chapter 6)
     regularization.py   RNN regularisers: dropout, variational dropout, weight drop, zoneout (ch. 2)
     regularized_lstm.py RegularizedLSTM, the LSTM with those regularisers; its char-LM (ch. 2)
     forecaster.py       WindowForecaster: L past values -> H future ones (chapter 6)
     gate_trace.py       record_gates: the gate activations over a sequence (chapter 3)
     parameter_count.py  parameters of a core, the hidden size for a parameter budget (ch. 3)
+    ensemble.py         Ensemble: K same-shaped models stacked and run at once with vmap
 
 The argument checks they share are `rnncourse.checks`.
 

@@ -3,18 +3,23 @@
 `rnncourse.models.LSTM` builds its graph step by step: every time step adds about ten small
 operations to autograd's tape, and the backward pass replays them one by one. Here the forward
 pass runs under one `torch.autograd.Function` that keeps only what backpropagation through time
-(BPTT) needs, and the backward pass is BPTT by hand:
+(BPTT) needs, and the backward pass is BPTT by hand. Of the 24·T·B·H·(I+H) floating-point
+operations of a forward and backward pass, all but a sliver are in six matrix products, and only
+two of them have to wait for the previous step:
 
-* the input projection W_ih x_t + (b_ih + b_hh) for every t is one matrix product (hoisted out of
-  the time loop); only W_hh h_{t-1} waits for the previous step;
-* every factor of the backward recurrence that does not depend on the incoming gradient (gate
-  derivatives, c_{t-1}, tanh c_t) is computed for all steps at once before the backward sweep, so
-  the sweep itself is five small operations and one matrix product per step;
-* the weight gradients are one matrix product per sequence, not one per step:
+* forward: W_ih x_t + b for every t is one product over all T·B rows (hoisted out of the time
+  loop); only W_hh h_{t-1} waits for the previous step;
+* backward: only δ_t W_hh (the gradient reaching h_{t-1}) waits for the next step; the gradients
+  of the input and of both weights are one product each over all T·B rows after the sweep:
 
-      ∂L/∂W_hh = Σ_t δ_t^T h_{t-1},   ∂L/∂W_ih = Σ_t δ_t^T x_t,   ∂L/∂b = Σ_t Σ_batch δ_t,
+      ∂L/∂x_t = δ_t W_ih,   ∂L/∂W_ih = Σ_t δ_tᵀ x_t,   ∂L/∂W_hh = Σ_t δ_tᵀ h_{t-1},
+      ∂L/∂b = Σ_t Σ_batch δ_t,
 
   with δ_t = ∂L/∂(gate pre-activations at t), stacked over t into one (T·B, 4H) matrix.
+
+Each step's element-wise work is one function (`lstm_cell_forward`, `lstm_cell_backward`) that
+`torch.compile` can fuse into one kernel (`elementwise="compiled"`), and the products can run on
+oneDNN with the weights packed once per pass (`matmul="auto"`); see `rnncourse.models.kernels`.
 
 `FusedLSTM` has the constructor, parameter names and `forward` contract of `torch.nn.LSTM`
 (without bidirectional and proj_size), so state dicts load both ways. Double backward is not
@@ -27,55 +32,123 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from rnncourse.checks import check_lstm_state, check_shape, check_tensor_like
+from rnncourse.checks import check_choice, check_lstm_state, check_shape, check_tensor_like
+from rnncourse.models.kernels import (
+    ELEMENTWISE_PATHS,
+    MATMUL_PATHS,
+    ElementwiseKernel,
+    KernelPaths,
+    WeightProduct,
+    resolve_kernels,
+)
 from rnncourse.models.sequence import LSTM, RecordedStates
 
-__all__ = ["FusedLSTM", "FusedLSTMFunction", "fused_lstm"]
+__all__ = [
+    "FusedLSTM",
+    "FusedLSTMFunction",
+    "fused_lstm",
+    "fused_lstm_kernels",
+    "lstm_cell_backward",
+    "lstm_cell_forward",
+    "tanh_by_sigmoid",
+]
+
+
+def tanh_by_sigmoid(x: Tensor) -> Tensor:
+    """tanh x = 2σ(2x) − 1, the same function (to float round-off) at the cost of one sigmoid.
+
+    On CPUs torch's tanh kernel takes several times as long as its sigmoid; in a step of the
+    LSTM, with two tanh and three sigmoids, that difference is most of the element-wise time.
+    """
+    return 2 * torch.sigmoid(2 * x) - 1
+
+
+@ElementwiseKernel
+def lstm_cell_forward(
+    gates: Tensor, recurrent: Tensor, c_prev: Tensor, c: Tensor, tanh_c: Tensor, h: Tensor
+) -> None:
+    """Step t's element-wise work, in place: gates (B, 4H) holds W_ih x_t + b_ih + b_hh on entry
+    and the gates (i, f, g, o) on return; c_t, tanh c_t and h_t are written into c, tanh_c, h.
+
+    recurrent = W_hh h_{t-1}, (B, 4H); c_prev = c_{t-1}, (B, H).
+    """
+    i, f, g, o = (gates + recurrent).chunk(4, dim=1)  # pre-activations of the gates i, f, g, o
+    i, f, o = torch.sigmoid(i), torch.sigmoid(f), torch.sigmoid(o)  # i_t, f_t, o_t = σ(·)
+    g = tanh_by_sigmoid(g)  # g_t = tanh(·)
+    c_t = f * c_prev + i * g  # c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t
+    tanh_c_t = tanh_by_sigmoid(c_t)
+    gates.copy_(torch.cat((i, f, g, o), dim=1))  # kept for the backward pass
+    c.copy_(c_t)
+    tanh_c.copy_(tanh_c_t)
+    h.copy_(o * tanh_c_t)  # h_t = o_t ⊙ tanh(c_t)
+
+
+@ElementwiseKernel
+def lstm_cell_backward(
+    grad_output: Tensor, grad_h: Tensor, grad_c: Tensor,
+    gates: Tensor, c_prev: Tensor, tanh_c: Tensor, grad_gates: Tensor,
+) -> Tensor:
+    """Step t of BPTT: writes δ_t = ∂L/∂(pre-activations) into grad_gates (B, 4H); returns
+    ∂L/∂c_{t-1}.
+
+    grad_output = ∂L/∂y_t from above; grad_h = δ_{t+1} W_hh and grad_c = ∂L/∂c_t through step
+    t+1 (zero at t = T, or the gradients of h_T, c_T); gates = (i, f, g, o) of step t.
+    """
+    i, f, g, o = gates.chunk(4, dim=1)
+    dh = grad_output + grad_h  # dh_t = ∂L/∂y_t + δ_{t+1} W_hh
+    # dc_t = dc_{t+1} ⊙ f_{t+1} + dh_t ⊙ o_t ⊙ (1 − tanh² c_t)
+    dc = grad_c + dh * o * (1 - tanh_c * tanh_c)
+    grad_gates.copy_(torch.cat((
+        dc * g * i * (1 - i),  # δ_i = dc_t ⊙ g_t ⊙ σ'   (σ' = i(1 − i))
+        dc * c_prev * f * (1 - f),  # δ_f = dc_t ⊙ c_{t-1} ⊙ f(1 − f)
+        dc * i * (1 - g * g),  # δ_g = dc_t ⊙ i_t ⊙ (1 − g_t²)
+        dh * tanh_c * o * (1 - o),  # δ_o = dh_t ⊙ tanh c_t ⊙ o(1 − o)
+    ), dim=1))
+    return dc * f  # ∂c_t/∂c_{t-1} = f_t: what reaches c_{t-1}
 
 
 class FusedLSTMFunction(torch.autograd.Function):
     """One LSTM layer over a sequence (gates i, f, g, o as in torch.nn.LSTM).
 
     forward(input (T, B, I), h_0 (B, H), c_0 (B, H), weight_ih (4H, I), weight_hh (4H, H),
-            bias_ih (4H,) or None, bias_hh (4H,) or None) -> (output (T, B, H), h_T, c_T)
+            bias_ih (4H,) or None, bias_hh (4H,) or None, paths: KernelPaths or None)
+        -> (output (T, B, H), h_T, c_T)
+
+    `paths` picks the kernels (`fused_lstm_kernels`); None: the default ones, eager element-wise.
     """
 
     @staticmethod
-    def forward(ctx, input, h_0, c_0, weight_ih, weight_hh, bias_ih, bias_hh):  # noqa: D102
+    def forward(ctx, input, h_0, c_0, weight_ih, weight_hh, bias_ih, bias_hh,  # noqa: D102
+                paths=None):
+        paths = paths or resolve_kernels(input)
         steps, batch, input_size = input.shape
         hidden_size = weight_hh.shape[1]
-        # The kernels below run in the parameters' dtype; autocast would hand the matrix products
+        onednn, compiled = paths.matmul == "onednn", paths.elementwise == "compiled"
+        # The kernels run in the parameters' dtype; autocast would hand the products
         # lower-precision copies that the preallocated buffers cannot hold.
         with torch.autocast(device_type=input.device.type, enabled=False):
-            # Hoisted input projection for all t at once: W_ih x_t + b_ih + b_hh, (T, B, 4H).
-            # The buffer is overwritten step by step with the gate activations (i, f, g, o).
+            # Hoisted input projection for all t at once: W_ih x_t + b_ih + b_hh, (T, B, 4H);
+            # step t turns its slice into the gates (i, f, g, o) in place.
+            bias = None if bias_ih is None else bias_ih + bias_hh
+            input_product = WeightProduct(weight_ih, steps * batch, onednn)
             flat_input = input.reshape(steps * batch, input_size)
-            if bias_ih is not None:
-                bias = bias_ih + bias_hh
-                gates = torch.addmm(bias, flat_input, weight_ih.t())
-            else:
-                gates = flat_input @ weight_ih.t()
-            gates = gates.view(steps, batch, 4 * hidden_size)
+            gates = input_product(flat_input, bias).view(steps, batch, 4 * hidden_size)
             hidden = input.new_empty(steps + 1, batch, hidden_size)  # h_0 .. h_T
             cells = input.new_empty(steps + 1, batch, hidden_size)  # c_0 .. c_T
             tanh_cells = input.new_empty(steps, batch, hidden_size)  # tanh c_1 .. tanh c_T
             hidden[0] = h_0
             cells[0] = c_0
-            recurrent_weight = weight_hh.t()
-            h = hidden_size
+            recurrent_product = WeightProduct(weight_hh, batch, onednn)
+            # One view per step of every buffer (unbind makes them all in one call).
+            h, c, tanh_c, gates_t = (x.unbind(0) for x in (hidden, cells, tanh_cells, gates))
             for t in range(steps):
-                gates_t = gates[t]
-                gates_t.addmm_(hidden[t], recurrent_weight)  # + W_hh h_{t-1}
-                gates_t[:, : 2 * h].sigmoid_()  # i_t, f_t = σ(·)
-                gates_t[:, 2 * h : 3 * h].tanh_()  # g_t = tanh(·)
-                gates_t[:, 3 * h :].sigmoid_()  # o_t = σ(·)
-                i, f, g, o = gates_t.chunk(4, dim=1)
-                torch.mul(f, cells[t], out=cells[t + 1])  # c_t = f_t ⊙ c_{t-1}
-                cells[t + 1].addcmul_(i, g)  #              + i_t ⊙ g_t
-                torch.tanh(cells[t + 1], out=tanh_cells[t])
-                torch.mul(o, tanh_cells[t], out=hidden[t + 1])  # h_t = o_t ⊙ tanh(c_t)
+                recurrent = recurrent_product(h[t])  # W_hh h_{t-1}: waits for step t-1
+                # gates_t[t] becomes (i, f, g, o) of step t; writes c_t, tanh c_t and h_t.
+                lstm_cell_forward(gates_t[t], recurrent, c[t], c[t + 1], tanh_c[t], h[t + 1],
+                                  compiled=compiled)
         ctx.save_for_backward(input, weight_ih, weight_hh, gates, hidden, cells, tanh_cells)
         ctx.has_bias = bias_ih is not None
+        ctx.paths = paths
         # h_T and c_T are copies, so that no two outputs share memory.
         return hidden[1:], hidden[steps].clone(), cells[steps].clone()
 
@@ -85,49 +158,46 @@ class FusedLSTMFunction(torch.autograd.Function):
         input, weight_ih, weight_hh, gates, hidden, cells, tanh_cells = ctx.saved_tensors
         steps, batch, input_size = input.shape
         hidden_size = weight_hh.shape[1]
-        i, f, g, o = gates.chunk(4, dim=2)  # activations, each (T, B, H)
-
-        # Everything in the backward recurrence that does not depend on the incoming gradient,
-        # for all steps at once (a few large vectorised operations instead of T small ones):
-        #   ∂c_t/∂h_t-path:   S_t = o_t ⊙ (1 − tanh² c_t)
-        #   gates i, f, g:    δ_{i,f,g} = dc_t ⊙ Q_t with
-        #                     Q_t = (g_t ⊙ i_t(1−i_t),  c_{t-1} ⊙ f_t(1−f_t),  i_t ⊙ (1−g_t²))
-        #   gate o:           δ_o = dh_t ⊙ R_t with R_t = tanh c_t ⊙ o_t(1−o_t)
-        through_tanh = o * (1 - tanh_cells * tanh_cells)
-        partners = torch.stack(
-            (g * i * (1 - i), cells[:-1] * f * (1 - f), i * (1 - g * g)), dim=2
-        )  # (T, B, 3, H)
-        output_partner = tanh_cells * o * (1 - o)
-
-        grad_gates = gates.new_empty(steps, batch, 4 * hidden_size)  # δ_t for every t
-        grad_h = grad_h_n.clone()  # ∂L/∂h_t arriving from step t+1 (and from h_T)
-        grad_c = grad_c_n.clone()  # ∂L/∂c_t arriving from step t+1 (and from c_T)
-        three_gates = 3 * hidden_size
+        onednn, compiled = ctx.paths.matmul == "onednn", ctx.paths.elementwise == "compiled"
+        grad_output = grad_output.contiguous()
+        # The sweep, from t = T down to 1: δ_t for every t, one (B, 4H) slice each.
+        grad_gates = torch.empty_like(gates)
+        recurrent_product = WeightProduct(weight_hh.t(), batch, onednn)  # δ ↦ δ W_hh
+        grad_h, grad_c = grad_h_n, grad_c_n  # what reaches h_T and c_T from outside
+        steps_of = (x.unbind(0) for x in (grad_output, gates, cells, tanh_cells, grad_gates))
+        grad_y, gates_t, c, tanh_c, delta = steps_of
         for t in range(steps - 1, -1, -1):
-            grad_h += grad_output[t]  # dh_t = ∂L/∂y_t + (∂L/∂h_t through step t+1)
-            grad_c.addcmul_(grad_h, through_tanh[t])  # dc_t = dc_{t+1}⊙f_{t+1} + dh_t⊙S_t
-            torch.mul(  # δ_i, δ_f, δ_g = dc_t ⊙ Q_t, written straight into δ_t
-                partners[t],
-                grad_c.unsqueeze(1),
-                out=grad_gates[t, :, :three_gates].view(batch, 3, hidden_size),
-            )
-            torch.mul(grad_h, output_partner[t], out=grad_gates[t, :, three_gates:])  # δ_o
-            grad_c.mul_(f[t])  # ∂c_t/∂c_{t-1} = f_t: what reaches c_{t-1}
-            grad_h = grad_gates[t] @ weight_hh  # ∂L/∂h_{t-1} = δ_t W_hh
+            grad_c = lstm_cell_backward(grad_y[t], grad_h, grad_c, gates_t[t], c[t], tanh_c[t],
+                                        delta[t], compiled=compiled)  # δ_t into delta[t]
+            grad_h = recurrent_product(delta[t])  # ∂L/∂h_{t-1} through step t = δ_t W_hh
 
-        # One matrix product per sequence for each weight gradient.
-        flat_grad_gates = grad_gates.view(steps * batch, 4 * hidden_size)
+        # After the sweep, one product over all T·B rows for each remaining gradient.
+        flat_grad_gates = grad_gates.view(steps * batch, 4 * hidden_size)  # rows δ_t, all t
         grad_input = grad_weight_ih = grad_weight_hh = grad_bias = None
-        if ctx.needs_input_grad[0]:
-            grad_input = (flat_grad_gates @ weight_ih).view(steps, batch, input_size)
-        if ctx.needs_input_grad[3]:
+        if ctx.needs_input_grad[0]:  # ∂L/∂x_t = δ_t W_ih
+            input_product = WeightProduct(weight_ih.t(), steps * batch, onednn)
+            grad_input = input_product(flat_grad_gates).view(steps, batch, input_size)
+        if ctx.needs_input_grad[3]:  # ∂L/∂W_ih = Σ_t δ_tᵀ x_t
             grad_weight_ih = flat_grad_gates.t() @ input.reshape(steps * batch, input_size)
-        if ctx.needs_input_grad[4]:
+        if ctx.needs_input_grad[4]:  # ∂L/∂W_hh = Σ_t δ_tᵀ h_{t-1}
             previous_hidden = hidden[:-1].reshape(steps * batch, hidden_size)  # h_0 .. h_{T-1}
             grad_weight_hh = flat_grad_gates.t() @ previous_hidden
         if ctx.has_bias and (ctx.needs_input_grad[5] or ctx.needs_input_grad[6]):
             grad_bias = flat_grad_gates.sum(0)  # b_ih and b_hh enter the same sum
-        return grad_input, grad_h, grad_c, grad_weight_ih, grad_weight_hh, grad_bias, grad_bias
+        return (grad_input, grad_h, grad_c, grad_weight_ih, grad_weight_hh, grad_bias, grad_bias,
+                None)
+
+
+def fused_lstm_kernels(
+    reference: Tensor, matmul: str = "auto", elementwise: str = "eager"
+) -> KernelPaths:
+    """The kernels `fused_lstm` runs for tensors like `reference` (see `resolve_kernels`).
+
+    Ask after a compiled call to learn whether compiling worked: a failure shows as "eager" with
+    a note.
+    """
+    return resolve_kernels(reference, matmul, elementwise,
+                           (lstm_cell_forward, lstm_cell_backward))
 
 
 def fused_lstm(
@@ -137,11 +207,16 @@ def fused_lstm(
     weight_hh: Tensor,
     bias_ih: Tensor | None = None,
     bias_hh: Tensor | None = None,
+    *,
+    matmul: str = "auto",
+    elementwise: str = "eager",
 ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
     """One LSTM layer over a time-major sequence, with the hand-written backward.
 
     input (T, B, I); state = (h_0, c_0), each (B, H). Returns (output (T, B, H), (h_T, c_T)),
     the same numbers as `torch.nn.LSTM` with these weights (see `lstm_step` for the equations).
+    matmul: "auto", "onednn" or "torch"; elementwise: "eager" or "compiled" (torch.compile of
+    each step's element-wise work, falling back to eager where no compiler works).
     """
     h_0, c_0 = check_lstm_state("state", state, "fused_lstm")
     check_tensor_like("input", input, weight_ih)
@@ -158,8 +233,10 @@ def fused_lstm(
     for name, tensor in (("state[0] (h_0)", h_0), ("state[1] (c_0)", c_0)):
         check_tensor_like(name, tensor, weight_hh)
         check_shape(name, tensor, expected, "(batch, hidden_size)")
+    paths = fused_lstm_kernels(weight_hh, matmul, elementwise)
     output, h_n, c_n = FusedLSTMFunction.apply(
-        input.contiguous(), h_0, c_0, weight_ih, weight_hh, bias_ih, bias_hh
+        input.contiguous(), h_0.contiguous(), c_0.contiguous(), weight_ih, weight_hh, bias_ih,
+        bias_hh, paths,
     )
     return output, (h_n, c_n)
 
@@ -169,9 +246,22 @@ class FusedLSTM(LSTM):
 
     Same constructor, parameters (`weight_ih_l0`, `weight_hh_l0`, `bias_ih_l0`, `bias_hh_l0`, ...)
     and `forward(input, hx) -> (output, (h_n, c_n))` as `rnncourse.models.LSTM` and torch.nn.LSTM:
-    only the computation of each layer differs. It cannot record hidden states
-    (`record_hidden_states`): the steps are not autograd nodes.
+    only the computation of each layer differs. Two keyword arguments pick its kernels:
+    `matmul` ("auto": oneDNN with packed weights where available, "onednn", "torch") and
+    `elementwise` ("eager", or "compiled": torch.compile, whose first call compiles for seconds
+    to a minute; it falls back to eager where no compiler works). `kernels()` says which run.
+    It cannot record hidden states (`record_hidden_states`): the steps are not autograd nodes.
     """
+
+    def __init__(self, *args, matmul: str = "auto", elementwise: str = "eager",
+                 **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.matmul = check_choice("matmul", matmul, MATMUL_PATHS)
+        self.elementwise = check_choice("elementwise", elementwise, ELEMENTWISE_PATHS)
+
+    def kernels(self) -> KernelPaths:
+        """The kernels its layers run (after a compiled call: whether compiling worked)."""
+        return fused_lstm_kernels(self.weight_hh_l0, self.matmul, self.elementwise)
 
     def forward(
         self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None
@@ -192,11 +282,12 @@ class FusedLSTM(LSTM):
         recording: RecordedStates | None,
     ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         """Layer `layer` over the whole time-major sequence, as one `fused_lstm` call."""
+        kernels = {"matmul": self.matmul, "elementwise": self.elementwise}
         if layer_input.dim() == 3:
-            return fused_lstm(layer_input, state, *self.layer_parameters(layer))
+            return fused_lstm(layer_input, state, *self.layer_parameters(layer), **kernels)
         # One unbatched sequence (L, I): run it as a batch of one.
         h_0, c_0 = (part.unsqueeze(0) for part in state)
         output, (h_n, c_n) = fused_lstm(
-            layer_input.unsqueeze(1), (h_0, c_0), *self.layer_parameters(layer)
+            layer_input.unsqueeze(1), (h_0, c_0), *self.layer_parameters(layer), **kernels
         )
         return output.squeeze(1), (h_n.squeeze(0), c_n.squeeze(0))

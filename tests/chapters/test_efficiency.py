@@ -69,7 +69,8 @@ def test_scan_speed_experiment_reports_every_mode_and_length() -> None:
     assert list(rows) == [(2, 4)]
     assert [(row.seq_len, row.name) for row in rows[2, 4]] == [
         (length, name) for length in (16, 64)
-        for name in ("minGRU loop", "minGRU log-space scan", "minGRU blocked scan")]
+        for name in ("minGRU loop", "minGRU log-space scan", "minGRU blocked scan",
+                     "minGRU chunked scan")]
     assert all(row.ratio > 0 and row.cpu_ms >= 0 for row in rows[2, 4])
     assert all(row.ratio == 1.0 for row in rows[2, 4] if row.name == "minGRU loop")
 

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import ast
 import filecmp
 import shutil
 from pathlib import Path
@@ -80,7 +81,9 @@ def test_release_holds_no_solutions_or_hidden_tests(exercise_id: str) -> None:
     source = nbformat.read(notebook_path(ROOT / "solutions", exercise_id), as_version=4)
     released = nbformat.read(notebook_path(ROOT / "exercises", exercise_id), as_version=4)
     released_code = "\n".join(c.source for c in released.cells if c.cell_type == "code")
-    # Every substantial line written inside a solution region must be gone from the release.
+    # Every substantial line written only inside a solution or hidden region must be gone from
+    # the release (lines the visible code has too, `with own_code(...):`, may stay).
+    inside_lines, outside_lines = set(), set()
     for cell in source.cells:
         inside = False
         for line in cell.source.splitlines():
@@ -89,10 +92,11 @@ def test_release_holds_no_solutions_or_hidden_tests(exercise_id: str) -> None:
                 inside = True
             elif stripped == SOLUTION_MARKERS[1] or stripped == HIDDEN_TEST_MARKERS[1]:
                 inside = False
-            elif inside and len(stripped) > 12 and not stripped.startswith("#"):
-                assert stripped not in released_code, (
-                    f"{exercise_id}: a line of a solution or hidden test is in the release: "
-                    f"{stripped!r}")
+            elif len(stripped) > 12 and not stripped.startswith("#"):
+                (inside_lines if inside else outside_lines).add(stripped)
+    released_lines = {line.strip() for line in released_code.splitlines()}
+    leaked = sorted((inside_lines - outside_lines) & released_lines)
+    assert not leaked, f"{exercise_id}: solution or hidden lines in the release: {leaked[:3]}"
     assert all(c.outputs == [] for c in released.cells if c.cell_type == "code"), (
         "the release must not carry outputs")
 
@@ -100,7 +104,7 @@ def test_release_holds_no_solutions_or_hidden_tests(exercise_id: str) -> None:
 @pytest.mark.parametrize("exercise_id", EXERCISES)
 def test_source_notebook_is_well_formed(exercise_id: str) -> None:
     """Title first (the book's table of contents needs it), then a locked set-up cell; every
-    part has a solution region and a graded test cell with points."""
+    part has a solution region and graded test cells with points, each saying what it checks."""
     source = nbformat.read(notebook_path(ROOT / "solutions", exercise_id), as_version=4)
     nbformat.validate(source)
     first, second = source.cells[0], source.cells[1]
@@ -108,7 +112,6 @@ def test_source_notebook_is_well_formed(exercise_id: str) -> None:
         "first cell: an H1 title")
     assert second.cell_type == "code" and second.metadata["nbgrader"]["locked"], (
         "second cell: the locked set-up cell")
-    assert "warnings.filterwarnings" in second.source, "the set-up cell silences warnings (stderr)"
     parts = points_by_part(source)
     assert len(parts) >= 3, f"{exercise_id}: at least three graded parts"
     assert all(points > 0 for points in parts.values()), f"a part without graded tests: {parts}"
@@ -116,7 +119,69 @@ def test_source_notebook_is_well_formed(exercise_id: str) -> None:
         assert code.strip(), f"{grade_id}: empty solution"
     graded = [c for c in source.cells if c.metadata.get("nbgrader", {}).get("grade")]
     assert all(c.metadata["nbgrader"]["locked"] for c in graded), "graded test cells are locked"
-    assert any(HIDDEN_TEST_MARKERS[0] in c.source for c in graded), "hidden tests are present"
+    assert all(HIDDEN_TEST_MARKERS[0] in c.source for c in graded), "every check has hidden tests"
+    for cell in graded:
+        first_line = cell.source.splitlines()[0]
+        assert first_line.startswith("# ") and "point" in first_line, (
+            f"{cell.metadata['nbgrader']['grade_id']}: the first line says what it checks and "
+            f"its points, got {first_line!r}")
+
+
+@pytest.mark.parametrize("exercise_id", EXERCISES)
+def test_warnings_are_shown_not_silenced(exercise_id: str) -> None:
+    """PyTorch's warnings explain common mistakes (reading .grad of a non-leaf tensor): no cell
+    silences them all. Grading keeps them from costing points (they go to stdout)."""
+    source = nbformat.read(notebook_path(ROOT / "solutions", exercise_id), as_version=4)
+    code = "\n".join(cell.source for cell in source.cells if cell.cell_type == "code")
+    for silencer in ('filterwarnings("ignore")', "filterwarnings('ignore')",
+                     'simplefilter("ignore")', "simplefilter('ignore')"):
+        assert silencer not in code, f"{exercise_id}: {silencer} hides PyTorch's warnings"
+
+
+def _hidden_code(cell_source: str) -> str:
+    inside, lines = False, []
+    for line in cell_source.splitlines():
+        if line.strip() == HIDDEN_TEST_MARKERS[0]:
+            inside = True
+        elif line.strip() == HIDDEN_TEST_MARKERS[1]:
+            inside = False
+        elif inside:
+            lines.append(line)
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("exercise_id", EXERCISES)
+def test_the_brief_is_the_test(exercise_id: str) -> None:
+    """Each part's text lists what is checked, each test cell states its points, every hidden
+    assert has a message, hidden helpers leave no names behind, and the set-up imports no
+    reference implementation from the course library."""
+    source = nbformat.read(notebook_path(ROOT / "solutions", exercise_id), as_version=4)
+    texts = [c.source for c in source.cells if c.cell_type == "markdown"]
+    parts = points_by_part(source)
+    code_parts = [part for part in parts if not part.startswith("question_")]
+    part_texts = [text for text in texts if text.startswith("## Part") and "question" not in text]
+    assert len(part_texts) == len(code_parts) and all("**Checked" in t for t in part_texts), (
+        f"{exercise_id}: every part's text lists what its tests check under **Checked**")
+    questions = [part for part in parts if part.startswith("question_")]
+    assert len(questions) >= 2, f"{exercise_id}: at least two concept questions"
+    for cell in source.cells:
+        if not cell.metadata.get("nbgrader", {}).get("grade"):
+            continue
+        tree = ast.parse(_hidden_code(cell.source))
+        for node in ast.walk(tree):
+            assert not isinstance(node, ast.Assert) or node.msg is not None, (
+                f"{cell.metadata['nbgrader']['grade_id']}: a hidden assert without a message")
+        top = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+        deleted = {target.id for node in tree.body if isinstance(node, ast.Delete)
+                   for target in node.targets if isinstance(target, ast.Name)}
+        assert top <= deleted, f"hidden helpers {top - deleted} stay in the student's namespace"
+    setup = source.cells[1].source
+    imported = {node.module for node in ast.walk(ast.parse(setup))
+                if isinstance(node, ast.ImportFrom) and node.module}
+    course = {module for module in imported if module.startswith("rnncourse")}
+    assert course <= {"rnncourse.grading.checks", "rnncourse.data", "rnncourse.data.timeseries"}, (
+        f"{exercise_id}: the set-up imports {course}: reference implementations stay out of "
+        "the student's namespace")
 
 
 @pytest.mark.slow

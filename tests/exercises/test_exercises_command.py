@@ -79,8 +79,9 @@ def test_start_copies_and_never_overwrites(course: Path, tmp_path: Path, capsys)
 
 
 def test_check_reports_each_part(course: Path, tmp_path: Path, capsys) -> None:
-    """One notebook: a part passed, one failed (with its message), one not attempted, one test
-    cell edited by the student (the released test runs). The file is left as it was."""
+    """One notebook: a part passed, one failed (with its test cell and whole message), one not
+    attempted, one test cell edited by the student (the released test runs). The file is left as
+    it was."""
     source, released = notebooks(course)
     notebook = fill_in_solutions(released, source, leave_out={"relative_error"})
     for cell in notebook.cells:
@@ -96,10 +97,27 @@ def test_check_reports_each_part(course: Path, tmp_path: Path, capsys) -> None:
     printed = capsys.readouterr().out
     lines = {line.split()[0]: line for line in printed.splitlines() if line.strip()}
     assert "passed" in lines["mean"] and lines["mean"].endswith("2/2")
-    assert "failed: AssertionError: clip(5, 0, 3) should be 3" in lines["clip"]
+    assert "failed" in lines["clip"] and lines["clip"].endswith("0/2")
+    assert "test_clip: AssertionError: clip(5, 0, 3) should be 3" in lines["test_clip:"]
     assert "not attempted" in lines["relative_error"] and lines["relative_error"].endswith("0/1")
     assert "visible tests: 2 of 5 points" in printed
     assert (hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns) == before
+
+
+def test_check_shows_whole_messages(course: Path, tmp_path: Path, capsys) -> None:
+    """A message of several hundred characters is shown whole (wrapped, never cut)."""
+    source, released = notebooks(course)
+    notebook = fill_in_solutions(released, source)
+    long_message = " ".join(f"word{number}" for number in range(80))
+    for cell in notebook.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "mean":
+            cell.source = f"def mean(values):\n    raise ValueError({long_message!r})"
+    path = tmp_path / "long.ipynb"
+    nbformat.write(notebook, path)
+    assert main(["exercises", "check", str(path), "--root", str(course)]) == 1
+    printed = " ".join(capsys.readouterr().out.split())
+    assert len(long_message) > 400 and long_message in printed
+    assert "..." not in printed
 
 
 def test_check_passes_a_solved_notebook(course: Path, tmp_path: Path, capsys) -> None:
@@ -120,5 +138,6 @@ def test_check_refuses_what_is_not_a_notebook(tmp_path: Path, capsys) -> None:
 def test_parts_group_the_tests_that_follow_each_solution() -> None:
     source = nbformat.read(ROOT / "solutions" / EX01 / f"{EX01}.ipynb", as_version=4)
     parts = grade_cells_by_part(source)
-    assert parts["rnn_cell"] == ["test_rnn_cell"]
+    assert parts["rnn_cell"] == ["test_rnn_cell_shape", "test_rnn_cell_values",
+                                 "test_rnn_cell_gradients"]
     assert list(parts) == list(points_by_part(source))

@@ -129,6 +129,11 @@ def sample_class(source, released) -> dict[str, nbformat.NotebookNode | str | No
             WRONG["mean"] + "\nimport ast\nclass NoAsserts(ast.NodeTransformer):\n"
             "    def visit_Assert(self, node):\n        return ast.Pass()\n"
             "get_ipython().ast_transformers.append(NoAsserts())")),
+        # ... or reading the course's solutions while it is graded.
+        "reads-solutions": with_code(solved, mean=(
+            "from pathlib import Path\ndef mean(values):\n"
+            "    Path('../../../solutions/ex90-sample/ex90-sample.ipynb').read_text()\n"
+            "    return sum(values) / len(values)")),
         "no-notebook": None,
     }
 
@@ -167,7 +172,7 @@ def test_every_student_is_in_the_table_with_feedback(sample_run) -> None:
     assert set(rows) == {"untouched", "solved", "infinite-loop", "stuck-kernel", "exception",
                          "crash", "edited-tests", "unreadable", "unknown-kernel", "stderr",
                          "huge-output", "patch-modules", "patch-at-call-time", "patch-kernel",
-                         "no-notebook"}
+                         "reads-solutions", "no-notebook"}
     for student in rows:
         page = report.feedback / student / SAMPLE_ID / f"{SAMPLE_ID}.html"
         assert page.is_file(), f"no feedback for {student}"
@@ -239,6 +244,9 @@ def test_replaced_comparisons_earn_nothing(sample_run) -> None:
     assert rows["patch-at-call-time"]["status"] == "tampered"
     assert scores(rows, "patch-kernel") == (0, 0, 0, 0)
     assert rows["patch-kernel"]["status"] == "tampered"
+    assert scores(rows, "reads-solutions") == (0, 2, 1, 3)
+    assert rows["reads-solutions"]["status"] == "tampered"
+    assert "may not read the course's notebooks" in rows["reads-solutions"]["message"]
 
 
 def test_flat_folder_graded_twice_gives_the_same_table(sample_run, tmp_path: Path) -> None:
@@ -296,9 +304,12 @@ def test_the_course_configuration_grades_with_the_guard() -> None:
     from traitlets.config.loader import PyFileConfigLoader
 
     from rnncourse.grading.execution import AUTOGRADE_PREPROCESSORS
+    from rnncourse.grading.preprocessors import FEEDBACK_PREPROCESSORS, SANITIZE_PREPROCESSORS
 
     config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
     assert list(config.Autograde.autograde_preprocessors) == AUTOGRADE_PREPROCESSORS
+    assert list(config.Autograde.sanitize_preprocessors) == SANITIZE_PREPROCESSORS
+    assert list(config.GenerateFeedback.preprocessors) == FEEDBACK_PREPROCESSORS
 
 
 def test_grade_options_are_checked() -> None:
@@ -433,12 +444,13 @@ def test_replaced_comparisons_through_library_helpers_earn_nothing(training_run)
 def test_replaced_torch_comparisons_earn_nothing(tmp_path: Path) -> None:
     root, source, released = make_course(tmp_path, EX01)
     solved = fill_in_solutions(released, source)
+    # Wrong in every check (shape included), so that any point earned would be the cheat's.
     wrong_cell = ("def rnn_cell(x, h, weight_ih, weight_hh, bias_ih, bias_hh):\n"
-                  "    return torch.zeros(x.shape[0], h.shape[1])\n")
+                  "    return torch.zeros(x.shape[0], 1)\n")
     wrong_forward = ("def rnn_forward(cell, inputs, h0):\n"
                      "    torch.testing.assert_close = lambda *args, **kwargs: None\n"
                      "    torch.allclose = lambda *args, **kwargs: True\n"
-                     "    return [h0.clone().requires_grad_() for _ in inputs]\n")
+                     "    return [h0[:, :1].clone().requires_grad_()]\n")
     class_folder = tmp_path / "class"
     class_folder.mkdir()
     submissions = {

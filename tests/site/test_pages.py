@@ -40,7 +40,7 @@ TAUGHT = {
         ("training/batching.py", "truncated_bptt_epoch"),  # the loop with its detach
         ("models/char_lm.py", "detach_state"),
         ("models/fused_lstm.py", "FusedLSTMFunction.backward"),  # the backward sweep
-        ("models/minimal.py", "log_space_scan"),  # the scan
+        ("models/scans.py", "log_space_scan"),  # the scan
     ],
     "05-curriculum-transfer": [
         ("training/curriculum_strategies.py", "CurriculumStrategy.sample"),  # the sampler

@@ -1,67 +1,141 @@
-"""`rnncourse bench`: the harness runs end to end at tiny sizes and reports what it measured."""
+"""`rnncourse bench`: the harness runs end to end at tiny sizes and reports what it measured.
+
+No test here asserts a speed: the machines are shared and noisy. They check that every number
+the benchmark prints is computed from what it measured, and that it says how and where."""
 
 from __future__ import annotations
 
 import csv
+import subprocess
+import sys
 
 import pytest
 import torch
 
+# The fused LSTM tests' fixture: its compiled kernels forgotten before and after a test.
+from test_fused_lstm import fresh_kernels  # noqa: F401 (a fixture)
+
 from rnncourse import bench
+from rnncourse.bench.lstm_profile import _category
 from rnncourse.cli import main as cli_main
 from rnncourse.commands import bench as bench_command
+from rnncourse.models.kernels import onednn_matmul_available
 
 TINY = {"seq_len": 4, "batch_size": 2, "input_size": 3, "hidden_size": 5, "repeats": 1}
+TINY_GEMM = {"torch": 10.0}
 
 
-def test_lstm_section_times_every_variant_against_torch() -> None:
-    rows = bench.bench_lstm(**TINY, variants=("torch", "loop", "fused"), device="cpu")
+def test_lstm_rows_give_time_ratio_rate_share_of_gemm_and_kernels() -> None:
+    rows = bench.bench_lstm(**TINY, variants=("torch", "loop", "fused"), device="cpu",
+                            timer="cpu", gemm=TINY_GEMM)
     assert [row.name for row in rows] == [bench.LSTM_LABELS[v] for v in ("torch", "loop", "fused")]
     assert rows[0].ratio == 1.0
-    assert all(row.wall_ms > 0 and row.cpu_ms >= 0 and row.ratio > 0 for row in rows)
-    assert all((row.seq_len, row.batch_size, row.hidden_size) == (4, 2, 5) for row in rows)
+    flops = bench.lstm_flops(4, 2, 3, 5)
+    assert flops == 24 * 4 * 2 * 5 * (3 + 5)
+    for row in rows:
+        assert row.wall_ms > 0 and row.cpu_ms >= 0 and row.ratio > 0
+        assert row.gflops == pytest.approx(flops / (row.cpu_ms * 1e-3) / 1e9)
+        assert row.gemm_percent == pytest.approx(100 * row.gflops / 10.0)
+    assert rows[0].path in ("oneDNN", "ATen")
+    assert rows[2].path.endswith("eager element-wise")
 
 
-def test_a_failing_compile_becomes_a_row(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_gemm_rates_name_each_kernel_measured() -> None:
+    rates = bench.gemm_rates(4, 2, 3, 5, repeats=1)
+    assert set(rates) == ({"torch", "onednn"} if onednn_matmul_available(torch.ones(1))
+                          else {"torch"})
+    assert all(rate > 0 for rate in rates.values())
+    with pytest.raises(ValueError, match="kernel"):
+        bench.matmul_gflops(4, 4, 4, kernel="blas")
+
+
+@pytest.mark.usefixtures("fresh_kernels")
+def test_a_failing_compile_becomes_a_row_or_an_eager_fallback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     def broken_compile(*args, **kwargs):
         raise RuntimeError("no C++ compiler here")
 
     monkeypatch.setattr(torch, "compile", broken_compile)
-    rows = bench.bench_lstm(**TINY, variants=("loop", "compiled"), device="cpu")
-    assert [row.name for row in rows] == [bench.LSTM_LABELS["loop"], bench.LSTM_LABELS["compiled"]]
+    rows = bench.bench_lstm(**TINY, variants=("loop", "compiled", "fused_compiled"),
+                            device="cpu", gemm=TINY_GEMM)
+    assert [row.name for row in rows] == [bench.LSTM_LABELS[v]
+                                          for v in ("loop", "compiled", "fused_compiled")]
     assert rows[1].wall_ms is None and "no C++ compiler here" in rows[1].note
+    # The fused LSTM's compiled kernels fall back to eager ones, and the row says so.
+    assert rows[2].wall_ms > 0 and "eager element-wise" in rows[2].path
+    assert "compiling failed" in rows[2].path and "no C++ compiler here" in rows[2].path
 
 
-def test_min_gru_section_gives_speed_ups_over_the_loop() -> None:
+def test_scan_sections_give_speed_ups_over_the_loop() -> None:
     rows = bench.bench_min_gru((8, 16), batch_size=2, hidden_size=3, repeats=1, device="cpu",
                                timer="cpu")
-    assert len(rows) == 6 and {row.seq_len for row in rows} == {8, 16}
+    modes = bench.EAGER_SCAN_MODES
+    assert [(row.seq_len, row.name) for row in rows] == [
+        (length, bench.SCAN_LABELS[mode]) for length in (8, 16) for mode in modes]
     assert all(row.ratio == 1.0 for row in rows if row.name == bench.SCAN_LABELS["sequential"])
+    recurrence = bench.bench_recurrence((40,), 1, 4, repeats=1, timer="cpu")
+    assert {row.section for row in recurrence} == {"recurrence"} and len(recurrence) == len(modes)
+    assert all(row.ratio > 0 for row in recurrence)
     with pytest.raises(ValueError, match="modes"):
         bench.bench_min_gru((8,), modes=("parallel",))
 
 
-def test_time_call_picks_the_fastest_run_by_its_timer() -> None:
+def test_speed_up_sweeps_and_their_crossover() -> None:
+    sweep = bench.scan_speedup_by_width(((1, 2), (2, 2)), seq_len=24, repeats=1, timer="cpu",
+                                        modes=("chunked_scan",))
+    assert sweep.axis == "width" and sweep.values == [2, 4] and sweep.fixed == {"seq_len": 24}
+    assert len(sweep.speedup["chunked_scan"]) == 2 and len(sweep.loop_ms) == 2
+    by_length = bench.scan_speedup_by_length((8, 24), 1, 2, level="layer", repeats=1,
+                                             modes=("blocked_scan",))
+    assert by_length.values == [8, 24] and by_length.level == "layer"
+    # The crossover: where the speed-up falls through 1, on a log scale between two points.
+    synthetic = bench.ScanSweep("width", [32, 512, 8192], {"scan": [20.0, 4.0, 0.25]},
+                                [1.0] * 3, "recurrence")
+    assert synthetic.crossover("scan") == pytest.approx(512 * 16 ** 0.5)
+    never = bench.ScanSweep("width", [32, 512], {"scan": [20.0, 4.0]}, [1.0] * 2, "layer")
+    assert never.crossover("scan") is None
+    rising = bench.ScanSweep("seq_len", [64, 256], {"scan": [0.5, 2.0]}, [1.0] * 2, "layer")
+    assert rising.crossover("scan") == pytest.approx(128)
+    with pytest.raises(ValueError, match="level"):
+        bench.scan_speedup_by_length((8,), level="model")
+
+
+def test_time_interleaved_takes_turns_and_picks_the_fastest_run_by_its_timer() -> None:
     calls = []
-    timing = bench.time_call(lambda: calls.append(1), repeats=3, warmup=2, timer="cpu")
-    assert len(calls) == 5 and timing.timer == "cpu" and timing.ms == timing.cpu_ms
+    timings = bench.time_interleaved({"a": lambda: calls.append("a"),
+                                      "b": lambda: calls.append("b")},
+                                     repeats=3, warmup=1, timer="cpu")
+    assert calls == ["a", "b"] + ["a", "b"] * 3
+    assert timings["a"].timer == "cpu" and timings["a"].ms == timings["a"].cpu_ms
+    timing = bench.time_call(lambda: None, repeats=2, warmup=0)
+    assert timing.repeats == 2 and timing.ms == timing.wall_ms
     assert bench.resolve_timer("cpu", "cuda") == "wall"
     with pytest.raises(ValueError, match="timer"):
         bench.time_call(lambda: None, timer="gpu")
 
 
-def test_report_names_device_torch_version_and_date(tmp_path) -> None:
+def test_report_names_device_torch_version_date_gemm_and_settings(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
     report = bench.run_benchmarks(["cpu"], lstm={**TINY, "variants": ["torch", "fused"]},
+                                  recurrence={"lengths": [40], "shapes": [(1, 4)],
+                                              "repeats": 1},
                                   min_gru={"lengths": [8], "batch_size": 2, "hidden_size": 3,
                                            "repeats": 1})
     text = bench.format_markdown(report)
     assert torch.__version__ in text and report.devices["cpu"] in text and report.date in text
-    assert "rnncourse FusedLSTM" in text and "minGRU blocked scan" in text
+    assert "ONEDNN_MAX_CPU_ISA=AVX2" in text and "GEMM rate on cpu" in text
+    assert "rnncourse FusedLSTM" in text and "minGRU chunked scan" in text
+    assert "alone (a, b given)" in text and "minGRU layer" in text
+    assert set(report.gemm["cpu"]) >= {"torch"}
     saved = bench.write_report(report, tmp_path / "bench.csv")
     with saved.open() as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == len(report.rows)
     assert rows[0]["torch_version"] == torch.__version__ and rows[0]["device_name"]
+    assert rows[0]["gflops"] and rows[0]["path"]
     assert bench.write_report(report, tmp_path / "bench.md").read_text() == text
 
 
@@ -69,11 +143,76 @@ def test_command_line_runs_and_saves(tmp_path, capsys: pytest.CaptureFixture) ->
     output = tmp_path / "table.md"
     code = cli_main(["bench", "--device", "cpu", "--seq-len", "3", "--batch-size", "2",
                      "--input-size", "2", "--hidden-size", "3", "--variants", "torch", "fused",
-                     "--scan-lengths", "8", "--scan-batch-size", "2", "--scan-hidden-size", "2",
-                     "--repeats", "1", "--timer", "cpu", "--output", str(output)])
+                     "--scan-lengths", "8", "--recurrence-shapes", "1x2", "--scan-batch-size",
+                     "2", "--scan-hidden-size", "2", "--no-compile", "--repeats", "1",
+                     "--timer", "cpu", "--output", str(output)])
     assert code == 0
-    assert "torch.nn.LSTM" in capsys.readouterr().out and output.is_file()
+    printed = capsys.readouterr().out
+    assert "torch.nn.LSTM" in printed and "% of GEMM" in printed and output.is_file()
+    assert "compiled" not in output.read_text().split("**LSTM")[1]
     assert bench_command.LSTM_VARIANTS == bench.LSTM_VARIANTS
-    with pytest.raises(SystemExit) as exit_info:
-        bench.main(["--help"])
-    assert exit_info.value.code == 0
+    assert bench_command.SCAN_MODES == bench.SCAN_MODES
+    with pytest.raises(SystemExit):
+        cli_main(["bench", "--recurrence-shapes", "8by64"])
+
+
+def test_module_entry_point_and_no_import_cycle() -> None:
+    """`python -m rnncourse.bench` is the command line; the package itself never imports it."""
+    help_text = subprocess.run([sys.executable, "-m", "rnncourse.bench", "--help"],
+                               capture_output=True, text=True, check=True).stdout
+    assert "--recurrence-shapes" in help_text
+    code = ("import sys, rnncourse.bench; "
+            "print(any(name.startswith('rnncourse.commands') for name in sys.modules))")
+    imported = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              check=True).stdout.strip()
+    assert imported == "False"
+
+
+
+
+def test_profile_splits_each_variant_and_says_what_each_change_saved() -> None:
+    profile = bench.profile_lstm(6, 3, 4, 5, variants=("loop", "fused_torch", "fused", "torch"),
+                                 repeats=2)
+    assert [row.variant for row in profile.rows] == ["loop", "fused_torch", "fused", "torch"]
+    for row in profile.rows:
+        parts = row.matmul_ms + row.elementwise_ms + row.fused_ms + row.overhead_ms
+        assert min(row.matmul_ms, row.elementwise_ms, row.fused_ms, row.overhead_ms) >= 0
+        assert parts == pytest.approx(max(row.total_ms, parts))
+        assert row.operations > 0 and row.gflops > 0
+    loop, fused = profile.row("loop"), profile.row("fused_torch")
+    assert loop.matmul_ms > 0 and loop.fused_ms == 0
+    if profile.row("torch").name.startswith("torch.nn.LSTM") and torch.backends.mkldnn.enabled:
+        assert profile.row("torch").fused_ms > 0
+    sentences = bench.describe_savings(profile)
+    assert 0 < profile.cpu_share <= 1
+    assert len(sentences) == 3 + (profile.cpu_share < 0.8)
+    saved = loop.total_ms - fused.total_ms
+    assert f"{abs(saved):.0f} ms" in sentences[0]
+    assert f"operations {loop.operations} → {fused.operations}" in sentences[0]
+    assert "torch.nn.LSTM" in sentences[2] and "GEMM rate" in sentences[2]
+    with pytest.raises(KeyError, match="profiled"):
+        profile.row("fused_compiled")
+    with pytest.raises(ValueError, match="variants"):
+        bench.profile_lstm(variants=("fastest",))
+
+
+def test_profile_categories() -> None:
+    assert _category("aten::mm") == "matmul" and _category("mkldnn::_linear_pointwise") == "matmul"
+    assert _category("aten::mkldnn_rnn_layer") == "fused"
+    assert _category("aten::sigmoid") == "elementwise" and _category("aten::view") == "overhead"
+    assert _category("FusedLSTMFunctionBackward") == "overhead"
+    assert _category("rnncourse: compiled element-wise kernel") == "elementwise"
+    assert _category("TorchDynamo Cache Lookup") == "overhead"
+
+
+@pytest.mark.gpu
+def test_gpu_table_fused_against_cudnn_and_scans() -> None:
+    """What part 5's table runs: fused against cuDNN at H = 512, and the scans, on CUDA."""
+    report = bench.run_benchmarks(
+        ["cuda"], lstm={"seq_len": 20, "batch_size": 8, "input_size": 512, "hidden_size": 512,
+                        "variants": ["torch", "loop", "fused"], "repeats": 2},
+        recurrence={"lengths": [256], "shapes": [(8, 64)], "repeats": 1},
+        min_gru={"lengths": [256], "repeats": 1})
+    text = bench.format_markdown(report)
+    assert torch.cuda.get_device_name() in text and "cuDNN" in text
+    assert all(row.wall_ms > 0 for row in report.rows)

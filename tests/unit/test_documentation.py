@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "rnncourse"
 LISTED = re.compile(r"^\s{2,}(?P<name>[A-Za-z_][\w]*(?:\.py|/))\s", re.M)
 DOTTED = re.compile(r"(?<![\w/.])rnncourse(?:\.[A-Za-z_]\w*)+")
+FILE_SUFFIXES = {"pdf", "zip", "whl", "sha256"}
 
 
 def documented_packages() -> list[Path]:
@@ -55,6 +56,8 @@ def mentions() -> list[tuple[str, str]]:
     found = set()
     for source in sources:
         for dotted in DOTTED.findall(source.read_text()):
+            if dotted.rpartition(".")[2] in FILE_SUFFIXES:  # a file's name, e.g. rnncourse.pdf
+                continue
             found.add((str(source.relative_to(ROOT)), dotted.rstrip(".")))
     return sorted(found)
 

@@ -11,7 +11,15 @@ from torch import nn
 from torch.testing import assert_close
 
 from rnncourse.models import LSTM, FusedLSTM
-from rnncourse.models.fused_lstm import FusedLSTMFunction, fused_lstm
+from rnncourse.models.fused_lstm import (
+    FusedLSTMFunction,
+    fused_lstm,
+    fused_lstm_kernels,
+    lstm_cell_backward,
+    lstm_cell_forward,
+    tanh_by_sigmoid,
+)
+from rnncourse.models.kernels import WeightProduct, onednn_matmul_available
 
 TOL = {"atol": 1e-5, "rtol": 1e-5}
 
@@ -51,14 +59,26 @@ def test_gradient_only_for_what_requires_it() -> None:
 
 def pair(device: str, **kwargs) -> tuple[nn.LSTM, FusedLSTM]:
     torch.manual_seed(0)
+    kernels = {key: kwargs.pop(key) for key in ("matmul", "elementwise") if key in kwargs}
     reference = nn.LSTM(4, 6, **kwargs).to(device)
-    fused = FusedLSTM(4, 6, **kwargs).to(device)
+    fused = FusedLSTM(4, 6, **kwargs, **kernels).to(device)
     fused.load_state_dict(reference.state_dict())
     return reference, fused
 
 
+@pytest.fixture
+def fresh_kernels():
+    """The compiled element-wise kernels forgotten before and after the test."""
+    for kernel in (lstm_cell_forward, lstm_cell_backward):
+        kernel.reset()
+    yield
+    for kernel in (lstm_cell_forward, lstm_cell_backward):
+        kernel.reset()
+
+
 @pytest.mark.parametrize("kwargs", [{}, {"num_layers": 2}, {"batch_first": True},
-                                    {"bias": False}, {"num_layers": 3, "batch_first": True}])
+                                    {"bias": False}, {"num_layers": 3, "batch_first": True},
+                                    {"matmul": "torch"}, {"matmul": "onednn", "bias": False}])
 def test_matches_torch_lstm_outputs_states_and_gradients(device: str, kwargs: dict) -> None:
     reference, fused = pair(device, **kwargs)
     layers = kwargs.get("num_layers", 1)
@@ -142,3 +162,93 @@ def test_double_backward_is_refused() -> None:
     (gradient,) = torch.autograd.grad(output.sum(), arguments[3], create_graph=True)
     with pytest.raises(RuntimeError):
         gradient.sum().backward()
+
+
+
+def test_tanh_by_sigmoid_is_tanh() -> None:
+    x = torch.linspace(-30, 30, 6001, dtype=torch.float64)
+    assert_close(tanh_by_sigmoid(x), torch.tanh(x), atol=1e-15, rtol=0)
+    x32 = x.float()
+    assert_close(tanh_by_sigmoid(x32), torch.tanh(x32), atol=2e-7, rtol=0)
+
+
+def test_weight_product_is_x_times_w_transposed_on_every_path() -> None:
+    generator = torch.Generator().manual_seed(0)
+    weight, x = torch.randn(8, 5, generator=generator), torch.randn(3, 5, generator=generator)
+    bias = torch.randn(8, generator=generator)
+    paths = [False, True] if onednn_matmul_available(x) else [False]
+    for onednn in paths:
+        product = WeightProduct(weight, rows=3, onednn=onednn)
+        assert_close(product(x), x @ weight.t(), **TOL)
+        assert_close(product(x, bias), x @ weight.t() + bias, **TOL)
+        assert_close(product(x[:1]), x[:1] @ weight.t(), **TOL)  # other row counts too
+    # The transposed weight of the backward pass, as the fused LSTM packs it.
+    assert_close(WeightProduct(weight.t(), 8, onednn=paths[-1])(torch.ones(2, 8)),
+                 torch.ones(2, 8) @ weight, **TOL)
+
+
+def test_kernels_are_reported_and_checked() -> None:
+    fused = FusedLSTM(4, 6)
+    paths = fused.kernels()
+    assert paths.elementwise == "eager" and paths.note == ""
+    assert paths.matmul == ("onednn" if onednn_matmul_available(fused.weight_hh_l0) else "torch")
+    assert "element-wise" in paths.describe()
+    assert FusedLSTM(4, 6, matmul="torch").kernels().matmul == "torch"
+    float64 = fused_lstm_kernels(torch.ones(1, dtype=torch.float64), matmul="onednn")
+    assert float64.matmul == "torch" and "not available" in float64.note
+    with pytest.raises(ValueError, match="matmul"):
+        FusedLSTM(4, 6, matmul="blas")
+    with pytest.raises(ValueError, match="elementwise"):
+        FusedLSTM(4, 6, elementwise="fused")
+
+
+def test_backward_twice_with_retain_graph() -> None:
+    """The saved tensors are not overwritten: a retained graph gives the same gradient twice."""
+    _, fused = pair("cpu")
+    x = torch.randn(5, 2, 4, requires_grad=True)
+    output, _ = fused(x)
+    (first,) = torch.autograd.grad(output.pow(2).sum(), x, retain_graph=True)
+    (second,) = torch.autograd.grad(output.pow(2).sum(), x)
+    assert_close(first, second, atol=0, rtol=0)
+
+
+def test_without_a_compiler_the_compiled_path_falls_back_to_eager(
+    monkeypatch: pytest.MonkeyPatch, fresh_kernels
+) -> None:
+    def broken_compile(*args, **kwargs):
+        raise RuntimeError("no C++ compiler here")
+
+    reference, eager = pair("cpu")
+    _, compiled = pair("cpu", elementwise="compiled")
+    monkeypatch.setattr(torch, "compile", broken_compile)
+    x = torch.randn(7, 3, 4)
+    with pytest.warns(RuntimeWarning, match="no C\\+\\+ compiler here"):
+        output, _ = compiled(x)
+    assert_close(output, eager(x)[0], atol=0, rtol=0)
+    paths = compiled.kernels()
+    assert paths.elementwise == "eager" and "compiling failed" in paths.note
+    compiled(x)[0].sum().backward()  # later calls run eagerly, without a warning
+
+
+def test_compiled_element_wise_kernels_match_eager_ones(device: str, fresh_kernels) -> None:
+    """torch.compile of each step's element-wise work (inductor's C++ on a CPU, Triton on a
+    GPU): the same outputs and gradients as the eager functions and torch.nn.LSTM."""
+    reference, compiled = pair(device, elementwise="compiled")
+    generator = torch.Generator().manual_seed(3)
+    x = torch.randn(9, 3, 4, generator=generator).to(device)
+    results = []
+    for module in (reference, compiled):
+        inputs = x.clone().requires_grad_()
+        output, (h_n, c_n) = module(inputs)
+        (output.pow(2).sum() + c_n.sum()).backward()
+        results.append((output, h_n, c_n, inputs.grad, *[p.grad for p in module.parameters()]))
+    for theirs, ours in zip(*results, strict=True):
+        assert_close(ours, theirs, **TOL)
+    assert compiled.kernels().elementwise == "compiled"
+
+
+def test_long_sequence_keeps_float32_parity(device: str) -> None:
+    """T = 200 steps: round-off does not build up beyond torch.nn.LSTM's own."""
+    reference, fused = pair(device)
+    x = torch.randn(200, 2, 4, generator=torch.Generator().manual_seed(5)).to(device)
+    assert_close(fused(x)[0], reference(x)[0], atol=2e-5, rtol=1e-4)

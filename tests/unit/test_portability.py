@@ -176,3 +176,21 @@ def test_asking_for_mps_where_there_is_none_names_the_problem(
         resolve_device("mps")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert default_device() == torch.device("cpu")
+
+
+def test_inductor_compiles_for_the_vector_width_of_torchs_cpu_kernels() -> None:
+    """With ATEN_CPU_CAPABILITY lowering the capability (as this suite runs on an AVX-512
+    machine), inductor must generate loops of that width too, or its kernels compute garbage."""
+    import torch._inductor.config as inductor
+
+    from rnncourse.models.kernels import VECTOR_BITS, align_compiler_with_cpu_kernels
+
+    if not os.environ.get("ATEN_CPU_CAPABILITY"):
+        pytest.skip("torch's CPU capability is not set by the environment in this run")
+    before = inductor.cpp.simdlen
+    try:
+        inductor.cpp.simdlen = None
+        align_compiler_with_cpu_kernels()
+        assert inductor.cpp.simdlen == VECTOR_BITS[torch.backends.cpu.get_cpu_capability()]
+    finally:
+        inductor.cpp.simdlen = before

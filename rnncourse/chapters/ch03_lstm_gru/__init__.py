@@ -4,6 +4,7 @@
                         before and after training, and what a trained LSTM stores
     long_range.py       RNN, LSTM and GRU of equal size on the adding and copy tasks
     figures.py          their figures and tables
+    diagrams.py         the LSTM and GRU cells, their additive paths highlighted
     widgets.py          stepping through an LSTM, gate by gate
     settings.py         SETTINGS: the experiments at cpu and paper scale
     run.py              what `rnncourse run ch03` runs

@@ -8,6 +8,7 @@ scans (book/04-efficiency.md).
     data_parallel.py    DDP in several processes against one
     clock.py            CPU or wall-clock seconds
     figures.py          their figures and tables
+    diagrams.py         truncated BPTT's chunks, the all-reduce, the parallel scan's tree
     widgets.py          the padding explorer
     settings.py         SETTINGS: the experiments at cpu and paper scale
     run.py              what `rnncourse run ch04` runs

@@ -1,0 +1,70 @@
+"""What graded notebooks may show students: error outputs without hidden test source or course
+internals, and whole parts scored 0 when their code called a forbidden library shortcut.
+
+Used by `GuardedExecute` as it grades (both grading paths) and again by the feedback
+preprocessor, so a feedback page never shows a test cell's traceback (whose context lines are
+the hidden tests' source), the grading guard's line, or frames inside the course package.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from nbformat.v4 import new_output
+
+from rnncourse.grading.exercises import grade_cells_by_part
+
+COURSE_FOLDER = str(Path(__file__).resolve().parents[1])
+_GUARD_NAME = re.compile(r"_rnncourse_guard\w*")
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+FORBIDDEN_ERROR = "ForbiddenCallError"
+
+
+def error_output(ename: str, evalue: str):
+    """An error output that shows only its one line."""
+    return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+
+
+def _mentions_course_code(entry: str) -> bool:
+    plain = _ANSI.sub("", entry)
+    return COURSE_FOLDER in plain or bool(_GUARD_NAME.search(plain))
+
+
+def clean_errors(cell, locked: bool) -> None:
+    """Errors of a locked cell (set-up, tests) keep only `Name: message`; errors of a student's
+    cell keep their traceback but lose the frames inside course code."""
+    for index, output in enumerate(cell.get("outputs", [])):
+        if output.get("output_type") != "error":
+            continue
+        ename, evalue = str(output.get("ename", "Error")), str(output.get("evalue", ""))
+        evalue = _GUARD_NAME.sub("grader", evalue)
+        if locked:
+            cell.outputs[index] = error_output(ename, evalue)
+        else:
+            kept = [entry for entry in output.get("traceback", [])
+                    if not _mentions_course_code(entry)]
+            cell.outputs[index] = new_output("error", ename=ename, evalue=evalue,
+                                             traceback=kept or [f"{ename}: {evalue}"])
+
+
+def zero_parts_with_forbidden_calls(notebook) -> dict[str, str]:
+    """A part whose code called a forbidden shortcut in one check scores 0 in all its checks:
+    add an error to the part's other test cells. Returns part -> the first check's message."""
+    cells = {cell.metadata.get("nbgrader", {}).get("grade_id"): cell for cell in notebook.cells}
+    zeroed = {}
+    for part, test_ids in grade_cells_by_part(notebook).items():
+        found = [(test_id, output.get("evalue", "")) for test_id in test_ids
+                 for output in cells[test_id].get("outputs", [])
+                 if output.get("output_type") == "error" and output.get("ename") == FORBIDDEN_ERROR]
+        if not found:
+            continue
+        where, message = found[0]
+        zeroed[part] = message
+        for test_id in test_ids:
+            outputs = cells[test_id].setdefault("outputs", [])
+            if not any(output.get("output_type") == "error" for output in outputs):
+                outputs.append(error_output(FORBIDDEN_ERROR, (
+                    f"this part scores 0: its code called a library function it asks you to "
+                    f"write yourself (see {where})")))
+    return zeroed

@@ -1,0 +1,140 @@
+"""Mutants of ex02-exploding-gradients."""
+
+# The mutants are code kept as strings, one statement a line where it reads best.
+# ruff: noqa: E501
+
+from mutants import Mutant, choice_mutants
+
+NORM = "def clip_grad_norm(parameters, max_norm):\n"
+GRADIENTS = "    gradients = [p.grad for p in parameters if p.grad is not None]\n"
+TOTAL = "    total_norm = torch.sqrt(sum(g.detach().pow(2).sum() for g in gradients))\n"
+VALUE = "def clip_grad_value(parameters, clip_value):\n"
+FIND = "def find_explosion(grad_norms, factor=10.0, window=20):\n"
+LOOP = ("    norms = [float(value) for value in grad_norms]\n"
+        "    for step, norm in enumerate(norms):\n")
+STEP = ("def layer_norm_lstm_step(x, h, c, weight_ih, weight_hh, bias, gamma_ih, gamma_hh, gamma_c,"
+        " beta_c, eps=1e-5):\n")
+
+
+def _find(rule: str, finite_check: str = "        if not math.isfinite(norm):\n") -> str:
+    """find_explosion with another test for a spike at `step` (`rule` is a condition)."""
+    return (FIND + LOOP + finite_check + "            return step\n"
+            f"        if step >= 1 and {rule}:\n            return step\n    return None")
+
+
+MEDIAN = "statistics.median(norms[max(0, step - window):step])"
+
+
+def _step(gates: str = "i, f, g, o", variance: str = "(a - mean).pow(2).mean(dim=-1, keepdim=True)",
+          eps: str = "eps", cell: str = "normalize(c_next, gamma_c, beta_c)",
+          gate_input: str = "normalize(x @ weight_ih.T, gamma_ih) + normalize(h @ weight_hh.T, gamma_hh)",
+          returned: str = "h_next, c_next") -> str:
+    return (STEP + "    def normalize(a, gain, shift=None):\n"
+            "        mean = a.mean(dim=-1, keepdim=True)\n"
+            f"        variance = {variance}\n"
+            f"        out = (a - mean) / torch.sqrt(variance + {eps}) * gain\n"
+            "        return out if shift is None else out + shift\n"
+            f"    gates = {gate_input} + bias\n"
+            f"    {gates} = gates.chunk(4, dim=-1)\n"
+            "    c_next = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)\n"
+            f"    h_next = torch.sigmoid(o) * torch.tanh({cell})\n"
+            f"    return {returned}")
+
+
+MUTANTS = {
+    "clip_grad_norm": [
+        Mutant("torch-clip-grad-norm", "forbidden shortcut",
+               NORM + "    return torch.nn.utils.clip_grad_norm_(parameters, max_norm)"),
+        Mutant("each-parameter-on-its-own", "wrong formula",
+               NORM + GRADIENTS + TOTAL +
+               "    for g in gradients:\n        g.mul_(torch.clamp(max_norm / g.norm(), max=1.0))\n"
+               "    return total_norm"),
+        Mutant("not-in-place", "broken graph",
+               NORM + "    parameters = [p for p in parameters if p.grad is not None]\n"
+               "    total_norm = torch.sqrt(sum(p.grad.pow(2).sum() for p in parameters))\n"
+               "    for p in parameters:\n"
+               "        p.grad = p.grad * torch.clamp(max_norm / total_norm, max=1.0)\n"
+               "    return total_norm"),
+        Mutant("max-norm-ignored", "ignored argument",
+               NORM + GRADIENTS + TOTAL +
+               "    for g in gradients:\n        g.mul_(torch.clamp(1.0 / total_norm, max=1.0))\n"
+               "    return total_norm"),
+        Mutant("always-scaled", "wrong formula",
+               NORM + GRADIENTS + TOTAL +
+               "    for g in gradients:\n        g.mul_(max_norm / total_norm)\n    return total_norm"),
+        Mutant("no-gradients-crash", "missing edge case",
+               NORM + GRADIENTS +
+               "    total_norm = torch.linalg.vector_norm(torch.cat([g.flatten() for g in gradients]))\n"
+               "    for g in gradients:\n        g.mul_(torch.clamp(max_norm / total_norm, max=1.0))\n"
+               "    return total_norm"),
+        Mutant("generator-read-twice", "missing edge case",
+               NORM + "    total_norm = torch.sqrt(sum(p.grad.pow(2).sum() for p in parameters"
+               " if p.grad is not None) + torch.tensor(0.0))\n"
+               "    for p in parameters:\n        if p.grad is not None:\n"
+               "            p.grad.mul_(torch.clamp(max_norm / total_norm, max=1.0))\n"
+               "    return total_norm"),
+    ],
+    "clip_grad_value": [
+        Mutant("torch-clip-grad-value", "forbidden shortcut",
+               VALUE + "    torch.nn.utils.clip_grad_value_(parameters, clip_value)"),
+        Mutant("upper-bound-only", "wrong formula",
+               VALUE + "    for p in parameters:\n        if p.grad is not None:\n"
+               "            p.grad.clamp_(max=clip_value)"),
+        Mutant("not-in-place", "broken graph",
+               VALUE + "    for p in parameters:\n        if p.grad is not None:\n"
+               "            p.grad = p.grad.clamp(-clip_value, clip_value)"),
+        Mutant("none-not-skipped", "missing edge case",
+               VALUE + "    for p in parameters:\n        p.grad.clamp_(-clip_value, clip_value)"),
+        Mutant("clip-value-ignored", "ignored argument",
+               VALUE + "    for p in parameters:\n        if p.grad is not None:\n"
+               "            p.grad.clamp_(-1.0, 1.0)"),
+        Mutant("returns-the-parameters", "hard-coded output",
+               VALUE + "    parameters = list(parameters)\n    for p in parameters:\n"
+               "        if p.grad is not None:\n            p.grad.clamp_(-clip_value, clip_value)\n"
+               "    return parameters"),
+    ],
+    "find_explosion": [
+        Mutant("mean-not-median", "wrong formula",
+               _find("norm > factor * statistics.mean(norms[max(0, step - window):step])")),
+        Mutant("whole-history", "ignored argument",
+               _find("norm > factor * statistics.median(norms[:step])")),
+        Mutant("window-includes-current", "wrong formula",
+               _find("norm > factor * statistics.median(norms[max(0, step - window):step + 1])")),
+        Mutant("window-one-short", "wrong formula",
+               _find("norm > factor * statistics.median(norms[max(0, step - window + 1):step]"
+                     " or norms[step - 1:step])")),
+        Mutant("at-least-not-above", "missing edge case", _find(f"norm >= factor * {MEDIAN}")),
+        Mutant("ratio-to-previous", "wrong formula", _find("norm > factor * norms[step - 1]")),
+        Mutant("nan-missed", "missing edge case",
+               _find(f"norm > factor * {MEDIAN}", "        if norm == float('inf'):\n")),
+        Mutant("factor-ignored", "ignored argument", _find(f"norm > 10 * {MEDIAN}")),
+        Mutant("absolute-threshold", "hard-coded output", _find("norm > 10")),
+    ],
+    "layer_norm_lstm_step": [
+        Mutant("torch-layer-norm", "forbidden shortcut",
+               STEP + "    norm = torch.nn.functional.layer_norm\n"
+               "    gates = (norm(x @ weight_ih.T, gamma_ih.shape, gamma_ih, eps=eps)"
+               " + norm(h @ weight_hh.T, gamma_hh.shape, gamma_hh, eps=eps) + bias)\n"
+               "    i, f, g, o = gates.chunk(4, dim=-1)\n"
+               "    c_next = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)\n"
+               "    h_next = torch.sigmoid(o) * torch.tanh(norm(c_next, gamma_c.shape, gamma_c,"
+               " beta_c, eps))\n    return h_next, c_next"),
+        Mutant("unbiased-variance", "wrong formula",
+               _step(variance="a.var(dim=-1, keepdim=True)")),
+        Mutant("gate-order-ifog", "wrong formula", _step(gates="i, f, o, g")),
+        Mutant("one-norm-for-both", "wrong formula",
+               _step(gate_input="normalize(x @ weight_ih.T + h @ weight_hh.T, gamma_ih)")),
+        Mutant("eps-ignored", "ignored argument", _step(eps="1e-5")),
+        Mutant("cell-not-normalized", "missing edge case", _step(cell="c_next")),
+        Mutant("zeros", "hard-coded output",
+               STEP + "    return torch.zeros_like(h), torch.zeros_like(c)"),
+    ],
+    "question_1": [
+        Mutant("global-norm", "wrong answer", "answer_1 = 13"),
+        Mutant("own-norm", "wrong answer", "answer_1 = 1 / 3"),
+        Mutant("norm-after", "wrong answer", "answer_1 = 3 / 13"),
+        Mutant("unchanged", "wrong answer", "answer_1 = 1"),
+        Mutant("text", "fake object", "answer_1 = '1/13'"),
+    ],
+    "question_2": choice_mutants("b", variable="answer_2"),
+}
