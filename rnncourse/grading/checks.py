@@ -20,6 +20,7 @@ from rnncourse.grading.own_code import ForbiddenCallError, StudentCodeError, own
 from rnncourse.grading.shortcuts import (
     CLIPPING,
     COURSE_LIBRARY,
+    DROPOUT,
     GRU_CELL,
     LSTM_CELL,
     NORMALIZATION,
@@ -31,7 +32,7 @@ from rnncourse.grading.shortcuts import (
 )
 
 __all__ = [
-    "CLIPPING", "COURSE_LIBRARY", "GRU_CELL", "LSTM_CELL", "NORMALIZATION", "RNN_CELL",
+    "CLIPPING", "COURSE_LIBRARY", "DROPOUT", "GRU_CELL", "LSTM_CELL", "NORMALIZATION", "RNN_CELL",
     "RNN_MODULES", "RNN_SEQUENCE", "SCAN", "CheckFailed", "ForbiddenCallError", "Shortcut",
     "StudentCodeError", "count_operations", "expect", "expect_choice", "expect_close",
     "expect_float", "expect_int", "expect_raises", "expect_tensor", "graph_depth", "own_code",

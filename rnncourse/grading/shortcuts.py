@@ -46,4 +46,9 @@ CLIPPING = Shortcut("torch.nn.utils' clipping (clip_grad_norm_, clip_grad_value_
 SCAN = Shortcut("torch's own scans (torch._higher_order_ops.associative_scan and scan)",
                 python=("torch._higher_order_ops.associative_scan",
                         "torch._higher_order_ops.scan"))
+DROPOUT = Shortcut(
+    "torch's dropout (F.dropout, dropout1d/2d/3d, alpha dropout, nn.Dropout and its kin)",
+    ("dropout", "native_dropout", "feature_dropout", "alpha_dropout", "feature_alpha_dropout",
+     "_fused_dropout"),
+    python=("torch.nn.modules.dropout",))
 COURSE_LIBRARY = Shortcut("the course library (rnncourse)", python=("rnncourse",))

@@ -17,6 +17,8 @@
     scans.py            the loop, blocked and log-space scans of h_t = a_t ⊙ h_{t-1} + b_t
     chunked_scan.py     the chunked scan: chunks of C steps, each chunk's steps in one kernel
     char_lm.py          CharLanguageModel (embedding, core, head), CarriedState (chapter 6)
+    regularization.py   RNN regularisers: dropout, variational dropout, weight drop, zoneout (ch. 2)
+    regularized_lstm.py RegularizedLSTM, the LSTM with those regularisers; its char-LM (ch. 2)
     forecaster.py       WindowForecaster: L past values -> H future ones (chapter 6)
     seq2seq.py          EncoderDecoder: LSTM encoder-decoder, with or without attention (ch. 6)
     gate_trace.py       record_gates: the gate activations over a sequence (chapter 3)
@@ -48,6 +50,13 @@ from rnncourse.models.normalized import normalized_lstm_model
 from rnncourse.models.parameter_count import hidden_size_for_budget, recurrent_parameter_count
 from rnncourse.models.recording import RecordedStates
 from rnncourse.models.recurrent_model import RecurrentModel
+from rnncourse.models.regularization import (
+    drop_weights,
+    dropout,
+    variational_dropout,
+    zoneout,
+)
+from rnncourse.models.regularized_lstm import RegularizedLSTM, regularized_char_language_model
 from rnncourse.models.sequence import GRU, LSTM, RNN
 
 __all__ = [
@@ -71,8 +80,11 @@ __all__ = [
     "RecordedStates",
     "RecurrentBatchNorm",
     "RecurrentModel",
+    "RegularizedLSTM",
     "WindowForecaster",
     "detach_state",
+    "drop_weights",
+    "dropout",
     "gru_step",
     "hidden_size_for_budget",
     "initialize_recurrent_weights",
@@ -81,6 +93,9 @@ __all__ = [
     "normalized_lstm_model",
     "record_gates",
     "recurrent_parameter_count",
+    "regularized_char_language_model",
     "rnn_step",
     "set_forget_gate_bias",
+    "variational_dropout",
+    "zoneout",
 ]

@@ -1,6 +1,7 @@
 """Training: what every chapter, exercise and command of the course reuses to train a model.
 
     loop.py             fit: the one fit loop; training_step: one step of it; make_optimizer
+    ensemble_fit.py     fit_ensemble: fit for an Ensemble, a setting per member (chapter 2)
     clipping.py         gradient_norm, clipping by norm and by value (Pascanu et al. 2013)
     history.py          History: what fit records (loss, gradient norm, evaluations)
     checkpoints.py      save_checkpoint / load_checkpoint for fit's model, optimizer and history

@@ -13,6 +13,7 @@ import torch
 from rnncourse.grading.checks import (
     CLIPPING,
     COURSE_LIBRARY,
+    DROPOUT,
     LSTM_CELL,
     NORMALIZATION,
     CheckFailed,
@@ -117,6 +118,31 @@ def test_python_functions_and_the_course_library_are_caught() -> None:
     with pytest.raises(ForbiddenCallError, match="layer_norm"):
         with own_code(NORMALIZATION):
             torch.nn.functional.layer_norm(X, (3,))
+
+
+SEQUENCES = torch.randn(2, 5, 3)
+DROPOUTS = {
+    "F.dropout": lambda: torch.nn.functional.dropout(SEQUENCES, 0.5),
+    "torch.dropout": lambda: torch.dropout(SEQUENCES, 0.5, True),
+    "F.dropout1d on (batch, features, T)": lambda: torch.nn.functional.dropout1d(
+        SEQUENCES.transpose(1, 2), 0.5),
+    "F.dropout2d": lambda: torch.nn.functional.dropout2d(SEQUENCES.unsqueeze(-1), 0.5),
+    "F.alpha_dropout": lambda: torch.nn.functional.alpha_dropout(SEQUENCES, 0.5, True),
+    "F.feature_alpha_dropout": lambda: torch.nn.functional.feature_alpha_dropout(
+        SEQUENCES, 0.5, True),
+    "nn.Dropout": lambda: torch.nn.Dropout(0.5)(SEQUENCES),
+    "torch.ops.aten.native_dropout": lambda: torch.ops.aten.native_dropout(SEQUENCES, 0.5, True),
+}
+
+
+@pytest.mark.parametrize("how", DROPOUTS)
+def test_dropout_is_caught_in_every_form(how: str) -> None:
+    with pytest.raises(ForbiddenCallError, match="dropout"):
+        with own_code(DROPOUT):
+            DROPOUTS[how]()
+    mask = torch.bernoulli(torch.full((2, 1, 3), 0.5))  # drawing a mask yourself is allowed
+    with own_code(DROPOUT):
+        assert (SEQUENCES * mask / 0.5).shape == SEQUENCES.shape
 
 
 def test_allowed_course_functions() -> None:

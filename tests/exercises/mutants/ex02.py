@@ -23,6 +23,17 @@ def _find(rule: str, finite_check: str = "        if not math.isfinite(norm):\n"
 
 
 MEDIAN = "statistics.median(norms[max(0, step - window):step])"
+DROP = "def variational_dropout(x, p, training=True):\n"
+ACTIVE = "    if not training or p == 0:\n        return x\n"
+
+
+def _dropout(mask_shape: str = "(x.shape[0], 1, x.shape[2])", keep: str = "1.0 - p",
+             draw: str = "torch.bernoulli(torch.full({shape}, keep, dtype=x.dtype))",
+             scale: str = " / keep", active: str = ACTIVE, returned: str = "x * mask") -> str:
+    """variational_dropout with one piece changed (the solution when nothing is)."""
+    return (DROP + active + f"    keep = {keep}\n"
+            f"    mask = {draw.format(shape=mask_shape)}{scale}\n"
+            f"    return {returned}")
 
 
 def _step(gates: str = "i, f, g, o", variance: str = "(a - mean).pow(2).mean(dim=-1, keepdim=True)",
@@ -129,6 +140,36 @@ MUTANTS = {
         Mutant("zeros", "hard-coded output",
                STEP + "    return torch.zeros_like(h), torch.zeros_like(c)"),
     ],
+    "variational_dropout": [
+        Mutant("course-variational-dropout", "forbidden shortcut",
+               DROP + "    from rnncourse.models import variational_dropout as reference\n"
+               "    return reference(x, p, training)"),
+        Mutant("torch-dropout1d", "forbidden shortcut",
+               DROP + "    return torch.nn.functional.dropout1d(x.transpose(1, 2), p, training)"
+               ".transpose(1, 2)"),
+        Mutant("fresh-mask-every-step", "wrong formula",
+               DROP + ACTIVE + "    steps = []\n    for t in range(x.shape[1]):\n"
+               "        mask = torch.bernoulli(torch.full((x.shape[0], x.shape[2]), 1.0 - p))\n"
+               "        steps.append(x[:, t] * mask / (1.0 - p))\n"
+               "    return torch.stack(steps, dim=1)"),
+        Mutant("mask-of-x-shape", "wrong formula", _dropout(mask_shape="x.shape")),
+        Mutant("one-mask-for-the-batch", "wrong formula", _dropout(mask_shape="(1, 1, x.shape[2])")),
+        Mutant("one-mask-per-sequence-for-all-features", "wrong formula",
+               _dropout(mask_shape="(x.shape[0], 1, 1)")),
+        Mutant("no-rescaling", "wrong formula", _dropout(scale="")),
+        Mutant("keep-with-probability-p", "wrong formula", _dropout(keep="p", scale=" / (1.0 - p)")),
+        Mutant("dropout-in-eval", "ignored argument",
+               _dropout(active="    if p == 0:\n        return x\n")),
+        Mutant("p-ignored", "ignored argument",
+               _dropout(keep="0.5", active="    if not training:\n        return x\n")),
+        Mutant("seed-ignored", "ignored argument",
+               _dropout(draw="torch.bernoulli(torch.full({shape}, keep, dtype=x.dtype), "
+                             "generator=torch.Generator().manual_seed(0))")),
+        Mutant("detached", "broken graph", _dropout(returned="x.detach() * mask")),
+        Mutant("fixed-pattern", "hard-coded output",
+               DROP + ACTIVE + "    pattern = (torch.arange(x.shape[2]) % 2 == 0).to(x.dtype)\n"
+               "    return x * pattern * 2"),
+    ],
     "question_1": [
         Mutant("global-norm", "wrong answer", "answer_1 = 13"),
         Mutant("own-norm", "wrong answer", "answer_1 = 1 / 3"),
@@ -137,4 +178,5 @@ MUTANTS = {
         Mutant("text", "fake object", "answer_1 = '1/13'"),
     ],
     "question_2": choice_mutants("b", variable="answer_2"),
+    "question_3": choice_mutants("b", variable="answer_3"),
 }
