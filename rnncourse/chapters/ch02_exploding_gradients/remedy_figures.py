@@ -1,4 +1,8 @@
-"""Figures and tables of chapter 2's remedies: normalisation, weight decay, initialisation."""
+"""Figures and tables of chapter 2's remedies: normalisation, weight decay, initialisation.
+
+Every experiment ran several seeds: a figure draws the first seed of each setting in full and
+labelled and the others thin and pale; a table gives mean ± standard deviation over seeds.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from rnncourse.chapters.ch02_exploding_gradients.claims import mean_spread
 from rnncourse.chapters.ch02_exploding_gradients.divergence import TrainingRun
 from rnncourse.chapters.ch02_exploding_gradients.figures import (
     THRESHOLD_STYLE,
@@ -33,53 +38,64 @@ __all__ = [
     "plot_initialization",
     "plot_normalization",
     "plot_weight_decay",
+    "seed_style",
     "weight_decay_table",
 ]
 
 NORMALIZATION_NAMES = {"none": "LSTM", "layer": "LN-LSTM", "batch": "BN-LSTM"}
-ORDER_NAMES = {"rows": "rows", "pixels": "pixel by pixel", "permuted": "permuted pixels"}
+ORDER_NAMES = {"rows": "rows", "pixels": "in order", "permuted": "permuted"}
+
+
+def seed_style(style: dict, index: int) -> dict:
+    """The style of seed `index` of a setting: the first as given, the others thin and pale."""
+    return dict(style) if index == 0 else {**style, "linewidth": 0.8, "alpha": 0.35}
 
 
 # --------------------------------------------------------------------------------------------
 # Normalisation
 
 
-def plot_normalization(results: Mapping[tuple[str, str], NormalizationRun],
+def plot_normalization(results: Mapping[tuple[str, str], Sequence[NormalizationRun]],
                        window: int = 20) -> plt.Figure:
-    """One row per reading order: training loss and gradient norm (moving averages)."""
+    """One row per reading order: training loss and gradient norm (moving averages), every
+    seed."""
     orders = list(dict.fromkeys(order for order, _ in results))
     figure, axes = new_figure(ncols=2, nrows=len(orders), width=6.0, height=3.6)
     axes = np.atleast_2d(axes)
     for row, order in zip(axes, orders, strict=True):
-        runs = [run for (o, _), run in results.items() if o == order]
-        for run, style in zip(runs, series_styles(), strict=False):
-            name = NORMALIZATION_NAMES.get(run.normalization, run.normalization)
-            steps = run.history.step
-            row[0].plot(steps, smoothed(run.history.loss, window), label=name, **style)
-            row[1].semilogy(steps, smoothed(run.history.grad_norm, window), label=name, **style)
+        groups = [runs for (o, _), runs in results.items() if o == order]
+        for runs, style in zip(groups, series_styles(), strict=False):
+            for index, run in enumerate(runs):
+                name = NORMALIZATION_NAMES.get(run.normalization, run.normalization)
+                look, label = seed_style(style, index), name if index == 0 else None
+                steps = run.history.step
+                row[0].plot(steps, smoothed(run.history.loss, window), label=label, **look)
+                row[1].semilogy(steps, smoothed(run.history.grad_norm, window), label=label,
+                                **look)
         row[0].set(xlabel="step", ylabel="training cross entropy",
-                   title=f"digits, {ORDER_NAMES.get(order, order)}")
+                   title=f"digits, pixels {ORDER_NAMES.get(order, order)}")
         row[1].set(xlabel="step", ylabel=r"$\Vert g\Vert$ before clipping (log)",
-                   title=f"gradient norm, {ORDER_NAMES.get(order, order)}")
+                   title=f"gradient norm, pixels {ORDER_NAMES.get(order, order)}")
         row[0].legend(fontsize=8)
     return figure
 
 
-def normalization_table(results: Mapping[tuple[str, str], NormalizationRun]) -> str:
-    """Measured test accuracy per reading order and model, beside Cooijmans et al.'s Table 1."""
+def normalization_table(results: Mapping[tuple[str, str], Sequence[NormalizationRun]]) -> str:
+    """Measured final training loss and test accuracy (mean ± sd over seeds) per reading order
+    and model, beside Cooijmans et al.'s Table 1."""
     rows = []
-    for (order, normalization), run in results.items():
+    for (order, normalization), runs in results.items():
         published = COOIJMANS_TABLE_1.get(order, {}).get(normalization)
         paper = f"{published:.1f}" if published is not None else "not reported"
-        last = run.history.loss[-20:]
         rows.append([
-            f"digits, {ORDER_NAMES.get(order, order)}",
+            f"digits, pixels {ORDER_NAMES.get(order, order)}",
             NORMALIZATION_NAMES.get(normalization, normalization),
-            f"{sum(last) / len(last):.3f}", f"{100 * run.test_accuracy:.1f}",
-            f"{max(run.history.grad_norm):.3g}", paper,
+            mean_spread([run.final_loss() for run in runs]),
+            mean_spread([100 * run.test_accuracy for run in runs], 1),
+            f"{max(max(run.history.grad_norm) for run in runs):.3g}", paper,
         ])  # fmt: skip
     header = ["task", "model", "final training loss", "test accuracy (%)", "largest ‖g‖",
-              "MNIST, same reading, Cooijmans et al. (%)"]
+              "MNIST, same reading, Cooijmans et al., Table 1 (%)"]
     return markdown_table(header, rows)
 
 
@@ -98,66 +114,77 @@ def _finish_three_panels(axes: Sequence[plt.Axes], threshold: float | None, base
     axes[2].legend(fontsize=8)
 
 
-def plot_weight_decay(runs: Mapping[float, TrainingRun], window: int = 50) -> plt.Figure:
-    """ρ(W_hh), gradient norm and training loss against the step, one line per weight decay."""
+def plot_weight_decay(runs: Mapping[float, Sequence[TrainingRun]], window: int = 50
+                      ) -> plt.Figure:
+    """ρ(W_hh), gradient norm and training loss against the step, one colour per weight decay,
+    every seed."""
     figure, axes = new_figure(ncols=3, width=4.4, height=3.8)
-    for run, style in zip(runs.values(), series_styles(), strict=False):
-        axes[0].plot(run.spectral_radius_steps, run.spectral_radii, label=run.label, **style)
-        axes[1].semilogy(run.history.step, smoothed(run.history.grad_norm, window),
-                         label=run.label, **style)
-        axes[2].semilogy(run.history.step, smoothed(run.history.loss, window), label=run.label,
-                         **style)
+    for group, style in zip(runs.values(), series_styles(), strict=False):
+        for index, run in enumerate(group):
+            look, label = seed_style(style, index), run.label if index == 0 else None
+            axes[0].plot(run.spectral_radius_steps, run.spectral_radii, label=label, **look)
+            axes[1].semilogy(run.history.step, smoothed(run.history.grad_norm, window),
+                             label=label, **look)
+            axes[2].semilogy(run.history.step, smoothed(run.history.loss, window), label=label,
+                             **look)
     axes[0].axhline(1.0, **THRESHOLD_STYLE)
     axes[0].set(xlabel="step", ylabel=r"spectral radius $\rho(W_{hh})$", title="ρ(W_hh)")
-    first = next(iter(runs.values()))
+    first = next(iter(runs.values()))[0]
     _finish_three_panels(axes, None, first.baseline_loss, "gradient norm")
     return figure
 
 
-def weight_decay_table(runs: Mapping[float, TrainingRun]) -> str:
+def weight_decay_table(runs: Mapping[float, Sequence[TrainingRun]]) -> str:
+    """Per weight decay, mean ± sd over seeds of ρ(W_hh) at the end, of the gradient norm over
+    the last 100 steps and of the final loss."""
     rows = []
-    for decay, run in runs.items():
-        norms = run.history.grad_norm
-        last = norms[-100:]
-        rows.append([f"{decay:g}", f"{run.spectral_radii[0]:.2f}", f"{run.spectral_radii[-1]:.2f}",
-                     f"{sum(last) / len(last):.2f}", f"{run.final_loss():.4f}"])
+    for decay, group in runs.items():
+        last_norms = [sum(run.history.grad_norm[-100:]) / len(run.history.grad_norm[-100:])
+                      for run in group]
+        rows.append([f"{decay:g}", f"{group[0].spectral_radii[0]:.2f}",
+                     mean_spread([run.spectral_radii[-1] for run in group], 2),
+                     mean_spread(last_norms, 2),
+                     mean_spread([run.final_loss() for run in group], 4)])
     header = ["weight decay λ", "ρ(W_hh) at start", "ρ(W_hh) at end",
               "mean ‖g‖, last 100 steps", "final MSE (baseline 0.1667)"]
     return markdown_table(header, rows)
 
 
-def plot_initialization(results: Mapping[str, InitializationRun], window: int = 50
+def plot_initialization(results: Mapping[str, Sequence[InitializationRun]], window: int = 50
                         ) -> plt.Figure:
-    """Left: ‖∂L/∂h_t‖ at initialisation. Middle: gradient norm during training. Right: loss."""
+    """Left: ‖∂L/∂h_t‖ at initialisation. Middle: gradient norm during training (first seed).
+    Right: training loss, every seed."""
     figure, axes = new_figure(ncols=3, width=4.4, height=3.8)
-    for result, style in zip(results.values(), series_styles(), strict=False):
-        norms = result.gradient_norms_at_init
-        steps = torch.arange(1, norms.numel() + 1).numpy()
-        axes[0].semilogy(steps, positive_values(norms.tolist()), label=result.label, **style)
-        history = result.run.history
-        axes[1].semilogy(history.step, positive_values(history.grad_norm), label=result.label,
-                         alpha=0.8, **style)
-        axes[2].semilogy(history.step, smoothed(history.loss, window), label=result.label,
-                         **style)
+    for group, style in zip(results.values(), series_styles(), strict=False):
+        for index, result in enumerate(group):
+            look, label = seed_style(style, index), result.label if index == 0 else None
+            norms = result.gradient_norms_at_init
+            steps = torch.arange(1, norms.numel() + 1).numpy()
+            axes[0].semilogy(steps, positive_values(norms.tolist()), label=label, **look)
+            history = result.run.history
+            if index == 0:
+                axes[1].semilogy(history.step, positive_values(history.grad_norm), label=label,
+                                 alpha=0.8, **style)
+            axes[2].semilogy(history.step, smoothed(history.loss, window), label=label, **look)
     axes[0].set(xlabel="time step t", ylabel=r"$\Vert\partial L/\partial h_t\Vert$ (log)",
                 title="gradient through time, at init")
-    first = next(iter(results.values()))
+    first = next(iter(results.values()))[0]
     _finish_three_panels(axes, first.run.settings["clip_norm"], first.run.baseline_loss,
                          "gradient norm, training")
     return figure
 
 
-def initialization_table(results: Mapping[str, InitializationRun]) -> str:
+def initialization_table(results: Mapping[str, Sequence[InitializationRun]]) -> str:
+    """Per initialisation, mean ± sd over seeds (the gradient ratio as a range)."""
     rows = []
-    for result in results.values():
-        norms = result.gradient_norms_at_init
-        ratio = (norms[0] / norms[-1]).item()
-        finite = [g for g in result.run.history.grad_norm if math.isfinite(g)]
-        rows.append([result.label, f"{result.initial_spectral_radius:.2f}", f"{ratio:.1e}",
-                     f"{result.decay_per_step:.3f}", f"{max(finite):.3g}",
-                     f"{result.run.final_loss():.4f}"])
+    for label, group in results.items():
+        ratios = [result.gradient_ratio for result in group]
+        largest = max(g for result in group for g in result.run.history.grad_norm
+                      if math.isfinite(g))
+        rows.append([label, mean_spread([r.initial_spectral_radius for r in group], 2),
+                     f"{min(ratios):.1e} to {max(ratios):.1e}",
+                     mean_spread([r.decay_per_step for r in group], 3), f"{largest:.3g}",
+                     mean_spread([r.run.final_loss() for r in group], 4)])
     header = ["recurrent weights", "ρ(W_hh)", "‖∂L/∂h_1‖ / ‖∂L/∂h_T‖", "factor per step back",
               "largest ‖g‖ in training", "final MSE (baseline 0.1667)"]
     return markdown_table(header, rows)
-
-

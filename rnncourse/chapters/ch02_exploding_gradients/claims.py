@@ -1,0 +1,128 @@
+"""Sentences about chapter 2's results, written from the numbers, so that the page cannot say
+something its own outputs contradict, whatever the CPU or the seed.
+
+Each function takes plain numbers (one value per seed where there are seeds) and returns a
+sentence or a clause. "Lower is better" throughout: losses, bits per character.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Mapping, Sequence
+
+__all__ = [
+    "baseline_clause",
+    "clipped_walk_sentence",
+    "comparison_sentence",
+    "learners_sentence",
+    "mean_spread",
+    "overfitting_sentence",
+    "ranking",
+]
+
+
+def _finite(values: Sequence[float]) -> list[float]:
+    return [v for v in values if math.isfinite(v)]
+
+
+def mean_spread(values: Sequence[float], digits: int = 3) -> str:
+    """'0.123 ± 0.004' (mean ± standard deviation over seeds); 'diverged' when none is finite;
+    with the number of diverged seeds when some are not."""
+    finite = _finite(values)
+    if not finite:
+        return "diverged"
+    mean = statistics.fmean(finite)
+    spread = statistics.stdev(finite) if len(finite) > 1 else 0.0
+    text = f"{mean:.{digits}f} ± {spread:.{digits}f}"
+    lost = len(values) - len(finite)
+    return text + (f" ({lost} of {len(values)} seeds diverged)" if lost else "")
+
+
+def _apart(a: Sequence[float], b: Sequence[float]) -> int:
+    """-1 when a is lower than b beyond their spreads, 1 when higher, 0 when the means differ
+    by less than the sum of the two standard deviations (the seeds overlap)."""
+    a, b = _finite(a), _finite(b)
+    if not a or not b:
+        return 0 if not a and not b else (1 if not a else -1)
+    spread = sum(statistics.stdev(v) if len(v) > 1 else 0.0 for v in (a, b))
+    difference = statistics.fmean(a) - statistics.fmean(b)
+    if abs(difference) <= spread:
+        return 0
+    return -1 if difference < 0 else 1
+
+
+def comparison_sentence(a_label: str, a_values: Sequence[float], b_label: str,
+                        b_values: Sequence[float], quantity: str, digits: int = 3) -> str:
+    """'A ends lower than B (quantity x ± s against y ± t)', or higher, or 'A and B end within
+    the spread of their seeds of each other (…)'."""
+    numbers = (f"{quantity} {mean_spread(a_values, digits)} against "
+               f"{mean_spread(b_values, digits)}")
+    order = _apart(a_values, b_values)
+    if order == 0:
+        return f"{a_label} and {b_label} end within the spread of their seeds ({numbers})"
+    return f"{a_label} ends {'lower' if order < 0 else 'higher'} than {b_label} ({numbers})"
+
+
+def baseline_clause(values: Sequence[float], baseline: float) -> str:
+    """How many seeds end below `baseline`: 'below the baseline in all 3 seeds', 'in 2 of 3
+    seeds', 'in none of the 3 seeds'."""
+    below = sum(v < baseline for v in values)
+    count = len(values)
+    if below == count:
+        return f"below the baseline in all {count} seeds" if count > 1 else "below the baseline"
+    if below == 0:
+        return f"not below the baseline in any of the {count} seeds"
+    return f"below the baseline in {below} of {count} seeds"
+
+
+def ranking(results: Mapping[str, Sequence[float]], digits: int = 3,
+            highest_first: bool = False) -> str:
+    """'a (x ± s), then b (y ± t), then c (…)', lowest mean first (highest with
+    `highest_first`, for accuracies); settings that diverged in every seed come last."""
+    def key(label: str) -> float:
+        finite = _finite(results[label])
+        if not finite:
+            return math.inf
+        return -statistics.fmean(finite) if highest_first else statistics.fmean(finite)
+
+    order = sorted(results, key=key)
+    return ", then ".join(f"{label} ({mean_spread(results[label], digits)})" for label in order)
+
+
+def learners_sentence(results: Mapping[str, Sequence[float]], baseline: float) -> str:
+    """Which settings learn, meaning every seed ends below `baseline`: 'Only X learns the task
+    in this budget', 'X and Y learn the task …', 'None of them learns the task …'."""
+    learners = [label for label, values in results.items()
+                if values and all(v < baseline for v in values)]
+    if not learners:
+        return "None of them learns the task in this budget: every run ends at the baseline"
+    if len(learners) == len(results):
+        return "All of them learn the task in this budget"
+    if len(learners) == 1:
+        return f"Only the {learners[0]} network learns the task in this budget"
+    return f"The {' and the '.join(learners)} networks learn the task in this budget"
+
+
+def clipped_walk_sentence(start_loss: float, final_loss: float, steps: int) -> str:
+    """Where a clipped walk from the wall ended, against where it started."""
+    if final_loss < start_loss:
+        return (f"after {steps} steps it reaches a loss of {final_loss:.3g}, below the "
+                f"{start_loss:.3g} it started from: it has slid down off the wall into the "
+                f"valley")
+    return (f"after {steps} steps its loss is {final_loss:.3g}, still above the "
+            f"{start_loss:.3g} it started from: clipping kept it on the map, next to the wall, "
+            f"but these steps did not take it down into the valley")
+
+
+def overfitting_sentence(steps: Sequence[int], train: Sequence[float], valid: Sequence[float]
+                         ) -> str:
+    """What one curve of bits per character did: where validation was lowest, where the
+    curves ended, and whether validation turned back up (overfitting)."""
+    best = min(range(len(valid)), key=valid.__getitem__)
+    end = (f"training bpc ends at {train[-1]:.2f} and validation bpc at {valid[-1]:.2f}, a gap "
+           f"of {valid[-1] - train[-1]:.2f} bits")
+    if best == len(valid) - 1:
+        return f"validation bpc is still falling at the last step: {end}"
+    return (f"validation bpc is lowest ({valid[best]:.2f}) after {steps[best]} steps and then "
+            f"rises while training bpc keeps falling: {end}")

@@ -1,0 +1,70 @@
+"""Chapter 2's sentences about its own results: each claim function on results built for the
+purpose, one where A wins and one where B wins (and ties and divergence where they matter)."""
+
+from __future__ import annotations
+
+import math
+
+from rnncourse.chapters.ch02_exploding_gradients import claims
+
+
+def test_mean_spread_reports_divergence():
+    assert claims.mean_spread([0.1, 0.2, 0.3]) == "0.200 ± 0.100"
+    assert claims.mean_spread([math.inf, math.inf]) == "diverged"
+    assert claims.mean_spread([0.5, math.inf], 1) == "0.5 ± 0.0 (1 of 2 seeds diverged)"
+
+
+def test_comparison_names_the_lower_one_or_a_tie():
+    a_wins = claims.comparison_sentence("A", [0.10, 0.11, 0.12], "B", [0.30, 0.31, 0.29], "MSE")
+    assert a_wins.startswith("A ends lower than B (MSE 0.110 ± 0.010 against 0.300")
+    b_wins = claims.comparison_sentence("A", [0.30, 0.31, 0.29], "B", [0.10, 0.11, 0.12], "MSE")
+    assert b_wins.startswith("A ends higher than B")
+    tie = claims.comparison_sentence("A", [0.10, 0.20, 0.15], "B", [0.16, 0.12, 0.18], "MSE")
+    assert tie.startswith("A and B end within the spread of their seeds")
+    diverged = claims.comparison_sentence("A", [math.inf] * 3, "B", [0.2, 0.2, 0.2], "MSE")
+    assert diverged.startswith("A ends higher than B") and "diverged" in diverged
+
+
+def test_baseline_clause_counts_seeds():
+    assert claims.baseline_clause([0.1, 0.1, 0.1], 0.167) == "below the baseline in all 3 seeds"
+    assert claims.baseline_clause([0.2, 0.1, 0.3], 0.167) == "below the baseline in 1 of 3 seeds"
+    assert claims.baseline_clause([0.2, 0.3], 0.167) == (
+        "not below the baseline in any of the 2 seeds")
+    assert claims.baseline_clause([math.inf], 0.167).startswith("not below")
+
+
+def test_ranking_orders_either_way():
+    results = {"b": [2.0, 2.2], "a": [1.0, 1.2], "c": [math.inf, math.inf]}
+    assert claims.ranking(results, digits=1) == (
+        "a (1.1 ± 0.1), then b (2.1 ± 0.1), then c (diverged)")
+    accuracies = {"low": [40.0, 42.0], "high": [80.0, 82.0]}
+    assert claims.ranking(accuracies, 0, highest_first=True).startswith("high (81 ± 1)")
+
+
+def test_learners_sentence_names_who_learns():
+    baseline = 0.167
+    only = {"tanh": [0.17, 0.168], "IRNN": [0.09, 0.1]}
+    assert claims.learners_sentence(only, baseline) == (
+        "Only the IRNN network learns the task in this budget")
+    other = {"tanh": [0.05, 0.06], "IRNN": [0.2, 0.1]}  # the IRNN fails in one seed
+    assert claims.learners_sentence(other, baseline).startswith("Only the tanh network")
+    assert claims.learners_sentence({"a": [0.2], "b": [0.3]}, baseline).startswith("None")
+    assert claims.learners_sentence({"a": [0.1], "b": [0.1]}, baseline).startswith("All")
+    three = {"a": [0.1], "b": [0.1], "c": [0.3]}
+    assert claims.learners_sentence(three, baseline).startswith("The a and the b networks")
+
+
+def test_clipped_walk_sentence_says_whether_the_valley_was_reached():
+    down = claims.clipped_walk_sentence(0.237, 1e-4, 200)
+    assert "below the 0.237 it started from" in down and "valley" in down
+    up = claims.clipped_walk_sentence(0.237, 0.28, 60)
+    assert "still above the 0.237" in up and "did not take it down" in up
+
+
+def test_overfitting_sentence_finds_the_turn():
+    overfits = claims.overfitting_sentence([25, 50, 75, 100], [3.0, 2.0, 1.5, 1.2],
+                                           [3.1, 2.7, 2.8, 2.9])
+    assert overfits.startswith("validation bpc is lowest (2.70) after 50 steps and then rises")
+    assert "a gap of 1.70 bits" in overfits
+    still = claims.overfitting_sentence([25, 50], [3.0, 2.5], [3.2, 2.9])
+    assert still.startswith("validation bpc is still falling at the last step")
