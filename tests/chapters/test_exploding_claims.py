@@ -68,3 +68,45 @@ def test_overfitting_sentence_finds_the_turn():
     assert "a gap of 1.70 bits" in overfits
     still = claims.overfitting_sentence([25, 50], [3.0, 2.5], [3.2, 2.9])
     assert still.startswith("validation bpc is still falling at the last step")
+
+
+def _ablation(none_valid: float, single_valid: float, combined_valid: float) -> tuple:
+    """Three seeds per variant, two measurements each: training curves fall to 1.0 for the
+    unregularised model and 1.5 for the others; validation ends at the given values."""
+    steps = [50, 100]
+    train = {"none": [[2.0, 1.0]] * 3, "dropout": [[2.0, 1.5]] * 3,
+             "zoneout": [[2.0, 1.5]] * 3, "all combined": [[2.0, 1.5]] * 3}
+
+    def seeds(end: float, start: float = 2.5) -> list[list[float]]:
+        return [[start, end - 0.01], [start, end], [start, end + 0.01]]
+
+    valid = {"none": seeds(none_valid, start=2.2),
+             "dropout": seeds(single_valid), "zoneout": seeds(single_valid + 0.2),
+             "all combined": seeds(combined_valid)}
+    return steps, train, valid
+
+
+def test_regularization_sentences_when_regularisers_win():
+    sentences = claims.regularization_sentences(*_ablation(2.6, 2.0, 1.8))
+    assert sentences["baseline"].startswith("validation bpc is lowest (2.20) after 50 steps")
+    assert sentences["ranking"].startswith("all combined (1.80 ± 0.01), then dropout (2.00")
+    assert sentences["ranking"].endswith("then none (2.60 ± 0.01)")
+    assert sentences["beaten"].startswith("all 3 regularised variants end lower")
+    assert sentences["gaps"] == (
+        "the gap between validation and training bpc at the end is 1.60 bits without "
+        "regularisation and between 0.30 and 0.70 with it")
+    assert sentences["combined"].startswith(
+        "All combined ends lower than the best single one (dropout)")
+    assert sentences["best"] == "all combined that helped most"
+
+
+def test_regularization_sentences_when_no_regularisation_wins():
+    sentences = claims.regularization_sentences(*_ablation(1.9, 2.0, 2.4))
+    assert sentences["baseline"].startswith("validation bpc is still falling at the last step")
+    assert sentences["ranking"].startswith("none (1.90 ± 0.01), then dropout")
+    assert sentences["beaten"] == ("0 of the 3 regularised variants (none) end lower than no "
+                                   "regularisation beyond the spread of the seeds")
+    assert sentences["combined"].startswith("All combined ends higher than the best single one")
+    assert sentences["best"] == "none of the regularisers that beat no regularisation"
+    close = claims.regularization_sentences(*_ablation(2.0, 1.99, 2.4))
+    assert close["beaten"].startswith("0 of the 3") and "not beyond the spread" in close["best"]

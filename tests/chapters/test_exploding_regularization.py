@@ -15,7 +15,7 @@ from rnncourse.chapters.ch02_exploding_gradients.regularization import (
     bits_per_character,
     run_regularization_study,
 )
-from rnncourse.chapters.ch02_exploding_gradients.regularization_figures import (
+from rnncourse.chapters.ch02_exploding_gradients.remedy_figures import (
     merity_table,
     plot_regularization,
     rates_text,

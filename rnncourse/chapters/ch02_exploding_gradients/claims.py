@@ -19,6 +19,7 @@ __all__ = [
     "mean_spread",
     "overfitting_sentence",
     "ranking",
+    "regularization_sentences",
 ]
 
 
@@ -126,3 +127,61 @@ def overfitting_sentence(steps: Sequence[int], train: Sequence[float], valid: Se
         return f"validation bpc is still falling at the last step: {end}"
     return (f"validation bpc is lowest ({valid[best]:.2f}) after {steps[best]} steps and then "
             f"rises while training bpc keeps falling: {end}")
+
+
+def _mean_curve(curves: Sequence[Sequence[float]]) -> list[float]:
+    """The mean over seeds of curves measured at the same steps."""
+    return [statistics.fmean(values) for values in zip(*curves, strict=True)]
+
+
+def regularization_sentences(steps: Sequence[int], train: Mapping[str, Sequence[Sequence[float]]],
+                             valid: Mapping[str, Sequence[Sequence[float]]],
+                             baseline: str = "none", combined: str = "all combined"
+                             ) -> dict[str, str]:
+    """Sentences about a regularisation ablation, from bits per character: `train[label]` and
+    `valid[label]` hold one curve per seed, measured after each of `steps`. Keys:
+
+    - "baseline": what the unregularised model did (`overfitting_sentence` on the seed means);
+    - "ranking": all variants by final validation bpc, lowest first;
+    - "beaten": how many regularised variants end below the baseline beyond the seeds' spread;
+    - "gaps": the baseline's train/validation gap against the regularised ones';
+    - "combined": the combined variant against the best single regulariser;
+    - "best": which regulariser helped most (or that none beat the baseline).
+    """
+    finals = {label: [curve[-1] for curve in curves] for label, curves in valid.items()}
+    means = {label: statistics.fmean(values) for label, values in finals.items()}
+    gaps = {label: means[label] - statistics.fmean(curve[-1] for curve in train[label])
+            for label in valid}
+    regularized = [label for label in valid if label != baseline]
+    beaten = [label for label in regularized if _apart(finals[label], finals[baseline]) < 0]
+    if len(beaten) == len(regularized):
+        beaten_text = (f"all {len(regularized)} regularised variants end lower than no "
+                       "regularisation, beyond the spread of the seeds")
+    else:
+        beaten_text = (f"{len(beaten)} of the {len(regularized)} regularised variants ("
+                       + (", ".join(beaten) or "none") + ") end lower than no regularisation "
+                       "beyond the spread of the seeds")
+    singles = [label for label in regularized if label != combined]
+    best_single = min(singles, key=means.__getitem__)
+    strongest = min(regularized, key=means.__getitem__)
+    if strongest in beaten:
+        best_text = f"{strongest} that helped most"
+    elif means[strongest] < means[baseline]:
+        best_text = (f"{strongest} that came lowest, though not beyond the spread of the "
+                     "seeds")
+    else:
+        best_text = "none of the regularisers that beat no regularisation"
+    return {
+        "baseline": overfitting_sentence(steps, _mean_curve(train[baseline]),
+                                         _mean_curve(valid[baseline])),
+        "ranking": ranking(finals, digits=2),
+        "beaten": beaten_text,
+        "gaps": (f"the gap between validation and training bpc at the end is "
+                 f"{gaps[baseline]:.2f} bits without regularisation and between "
+                 f"{min(gaps[label] for label in regularized):.2f} and "
+                 f"{max(gaps[label] for label in regularized):.2f} with it"),
+        "combined": comparison_sentence(combined[:1].upper() + combined[1:], finals[combined],
+                                        f"the best single one ({best_single})",
+                                        finals[best_single], "validation bpc", digits=2),
+        "best": best_text,
+    }

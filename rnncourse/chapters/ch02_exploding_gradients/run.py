@@ -12,9 +12,6 @@ from rnncourse.chapters.ch02_exploding_gradients.figures import (
     explosion_anatomy_table,
 )
 from rnncourse.chapters.ch02_exploding_gradients.regularization import run_regularization_study
-from rnncourse.chapters.ch02_exploding_gradients.regularization_figures import (
-    regularization_table,
-)
 from rnncourse.chapters.ch02_exploding_gradients.remedies import (
     run_initialization_comparison,
     run_normalization_comparison,
@@ -22,6 +19,7 @@ from rnncourse.chapters.ch02_exploding_gradients.remedies import (
 from rnncourse.chapters.ch02_exploding_gradients.remedy_figures import (
     initialization_table,
     normalization_table,
+    regularization_table,
     weight_decay_table,
 )
 from rnncourse.chapters.runner import ChapterRun, Experiment
