@@ -75,13 +75,13 @@ def _ablation(none_valid: float, single_valid: float, combined_valid: float) -> 
     unregularised model and 1.5 for the others; validation ends at the given values."""
     steps = [50, 100]
     train = {"none": [[2.0, 1.0]] * 3, "dropout": [[2.0, 1.5]] * 3,
-             "zoneout": [[2.0, 1.5]] * 3, "all combined": [[2.0, 1.5]] * 3}
+             "weight drop": [[2.0, 1.5]] * 3, "all combined": [[2.0, 1.5]] * 3}
 
     def seeds(end: float, start: float = 2.5) -> list[list[float]]:
         return [[start, end - 0.01], [start, end], [start, end + 0.01]]
 
     valid = {"none": seeds(none_valid, start=2.2),
-             "dropout": seeds(single_valid), "zoneout": seeds(single_valid + 0.2),
+             "dropout": seeds(single_valid), "weight drop": seeds(single_valid + 0.2),
              "all combined": seeds(combined_valid)}
     return steps, train, valid
 
@@ -98,6 +98,8 @@ def test_regularization_sentences_when_regularisers_win():
     assert sentences["combined"].startswith(
         "All combined ends lower than the best single one (dropout)")
     assert sentences["best"] == "all combined that helped most"
+    assert sentences["weight_drop"] == (
+        "weight drop ranks 3 of 3 among the regularised variants (1 = the lowest validation bpc)")
 
 
 def test_regularization_sentences_when_no_regularisation_wins():
@@ -108,5 +110,6 @@ def test_regularization_sentences_when_no_regularisation_wins():
                                    "regularisation beyond the spread of the seeds")
     assert sentences["combined"].startswith("All combined ends higher than the best single one")
     assert sentences["best"] == "none of the regularisers that beat no regularisation"
+    assert sentences["weight_drop"].startswith("weight drop ranks 2 of 3 among")
     close = claims.regularization_sentences(*_ablation(2.0, 1.99, 2.4))
     assert close["beaten"].startswith("0 of the 3") and "not beyond the spread" in close["best"]

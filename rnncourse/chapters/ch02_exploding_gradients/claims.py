@@ -146,7 +146,8 @@ def regularization_sentences(steps: Sequence[int], train: Mapping[str, Sequence[
     - "beaten": how many regularised variants end below the baseline beyond the seeds' spread;
     - "gaps": the baseline's train/validation gap against the regularised ones';
     - "combined": the combined variant against the best single regulariser;
-    - "best": which regulariser helped most (or that none beat the baseline).
+    - "best": which regulariser helped most (or that none beat the baseline);
+    - "weight_drop": where weight drop ranks among the regularised variants (lowest bpc = 1).
     """
     finals = {label: [curve[-1] for curve in curves] for label, curves in valid.items()}
     means = {label: statistics.fmean(values) for label, values in finals.items()}
@@ -171,7 +172,11 @@ def regularization_sentences(steps: Sequence[int], train: Mapping[str, Sequence[
                      "seeds")
     else:
         best_text = "none of the regularisers that beat no regularisation"
+    order = sorted(regularized, key=means.__getitem__)
     return {
+        "weight_drop": (f"weight drop ranks {order.index('weight drop') + 1} of "
+                        f"{len(order)} among the regularised variants (1 = the lowest "
+                        "validation bpc)" if "weight drop" in order else "weight drop was not run"),
         "baseline": overfitting_sentence(steps, _mean_curve(train[baseline]),
                                          _mean_curve(valid[baseline])),
         "ranking": ranking(finals, digits=2),

@@ -50,7 +50,7 @@ SETTINGS = Scaled(
                              decays=(0.0, 1e-3, 1e-2), initial_spectral_radius=1.2, steps=600,
                              hidden_size=32, num_seeds=3),
         clipping=CLIPPING,
-        normalization=arguments(orders=("pixels", "permuted"), hidden_size=32, steps=100,
+        normalization=arguments(orders=("pixels", "permuted"), hidden_size=32, steps=70,
                                 batch_size=32, lr=1e-2, pixels_per_step=2, num_seeds=3),
         regularization=arguments(corpus="kjv", train_characters=1500, valid_characters=2000,
                                  hidden_size=32, batch_size=32, seq_len=16, steps=200, lr=3e-2,
