@@ -113,3 +113,30 @@ def test_regularization_sentences_when_no_regularisation_wins():
     assert sentences["weight_drop"].startswith("weight drop ranks 2 of 3 among")
     close = claims.regularization_sentences(*_ablation(2.0, 1.99, 2.4))
     assert close["beaten"].startswith("0 of the 3") and "not beyond the spread" in close["best"]
+
+
+def test_weight_decay_verdict_follows_the_losses():
+    baseline = 0.167
+    stops = claims.weight_decay_verdict([0.170, 0.171, 0.169], [0.12, 0.13, 0.125], baseline)
+    assert stops.startswith("But the network stops learning: the final MSE is 0.170 ± 0.001")
+    worse = claims.weight_decay_verdict([0.15, 0.151, 0.152], [0.12, 0.13, 0.125], baseline)
+    assert worse.startswith("The network still learns, but ends worse than without decay")
+    same = claims.weight_decay_verdict([0.12, 0.13, 0.125], [0.121, 0.13, 0.124], baseline)
+    assert same.startswith("The network still learns about as well as without decay")
+
+
+def test_comparison_without_an_end_and_the_largest_gradient():
+    lower = claims.comparison_sentence("A", [0.1, 0.11], "B", [0.5, 0.52], "‖g‖",
+                                       at_the_end=False)
+    assert lower.startswith("A is lower than B (‖g‖ 0.105")
+    tie = claims.comparison_sentence("A", [0.1, 0.5], "B", [0.3, 0.31], "‖g‖", at_the_end=False)
+    assert tie.startswith("A and B are within the spread of their seeds")
+    largest = {"the LN-LSTM": 8.72, "the plain LSTM": 14.4, "the BN-LSTM": 4.33}
+    middle = claims.largest_gradient_sentence(largest, "the LN-LSTM")
+    assert middle == ("the LN-LSTM's largest gradient norm is 8.72 (neither the largest nor the "
+                      "smallest of the 3), against 14.4 for the plain LSTM and 4.33 for the "
+                      "BN-LSTM")
+    largest["the LN-LSTM"] = 78.6
+    assert "(the largest of the 3)" in claims.largest_gradient_sentence(largest, "the LN-LSTM")
+    largest["the LN-LSTM"] = 1.0
+    assert "(the smallest of the 3)" in claims.largest_gradient_sentence(largest, "the LN-LSTM")

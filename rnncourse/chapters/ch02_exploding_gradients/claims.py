@@ -15,11 +15,13 @@ __all__ = [
     "baseline_clause",
     "clipped_walk_sentence",
     "comparison_sentence",
+    "largest_gradient_sentence",
     "learners_sentence",
     "mean_spread",
     "overfitting_sentence",
     "ranking",
     "regularization_sentences",
+    "weight_decay_verdict",
 ]
 
 
@@ -54,15 +56,31 @@ def _apart(a: Sequence[float], b: Sequence[float]) -> int:
 
 
 def comparison_sentence(a_label: str, a_values: Sequence[float], b_label: str,
-                        b_values: Sequence[float], quantity: str, digits: int = 3) -> str:
+                        b_values: Sequence[float], quantity: str, digits: int = 3,
+                        at_the_end: bool = True) -> str:
     """'A ends lower than B (quantity x ± s against y ± t)', or higher, or 'A and B end within
-    the spread of their seeds of each other (…)'."""
+    the spread of their seeds (…)'; with `at_the_end=False`, 'A is lower than B (…)', 'A and
+    B are within the spread of their seeds (…)'."""
     numbers = (f"{quantity} {mean_spread(a_values, digits)} against "
                f"{mean_spread(b_values, digits)}")
     order = _apart(a_values, b_values)
+    one, both = ("ends", "end") if at_the_end else ("is", "are")
     if order == 0:
-        return f"{a_label} and {b_label} end within the spread of their seeds ({numbers})"
-    return f"{a_label} ends {'lower' if order < 0 else 'higher'} than {b_label} ({numbers})"
+        return f"{a_label} and {b_label} {both} within the spread of their seeds ({numbers})"
+    return f"{a_label} {one} {'lower' if order < 0 else 'higher'} than {b_label} ({numbers})"
+
+
+def largest_gradient_sentence(largest: Mapping[str, float], subject: str) -> str:
+    """"X's largest gradient norm is 12 (the largest of the 3), against 10.9 for Y and 4.85 for
+    Z": `largest` maps each model to its largest gradient norm."""
+    value = largest[subject]
+    rank = ("the largest" if value >= max(largest.values()) else
+            "the smallest" if value <= min(largest.values()) else "neither the largest nor "
+            "the smallest")
+    others = " and ".join(f"{norm:.3g} for {label}" for label, norm in largest.items()
+                          if label != subject)
+    return (f"{subject}'s largest gradient norm is {value:.3g} ({rank} of the {len(largest)}), "
+            f"against {others}")
 
 
 def baseline_clause(values: Sequence[float], baseline: float) -> str:
@@ -190,3 +208,21 @@ def regularization_sentences(steps: Sequence[int], train: Mapping[str, Sequence[
                                         finals[best_single], "validation bpc", digits=2),
         "best": best_text,
     }
+
+
+def weight_decay_verdict(decayed: Sequence[float], plain: Sequence[float], baseline: float
+                         ) -> str:
+    """What strong weight decay did to learning, from the final losses of each seed with decay
+    (`decayed`) and without (`plain`) against `baseline` (lower is better)."""
+    final = f"the final MSE is {mean_spread(decayed)}, {baseline_clause(decayed, baseline)}"
+    if not any(v < baseline for v in decayed):
+        return (f"But the network stops learning: {final}. Weight decay strong enough to end "
+                "explosion does so by giving up memory; clipping does the job without that "
+                "price.")
+    if _apart(decayed, plain) > 0:
+        return (f"The network still learns, but ends worse than without decay: {final}. "
+                "Weight decay that ends explosion costs the network part of its memory; "
+                "clipping does the job without that price.")
+    return (f"The network still learns about as well as without decay: {final}. At this "
+            "sequence length the memory that the decay takes away is not needed; chapter 1 "
+            "showed what a contracting recurrence does to longer dependencies.")
