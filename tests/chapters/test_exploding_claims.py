@@ -140,3 +140,16 @@ def test_comparison_without_an_end_and_the_largest_gradient():
     assert "(the largest of the 3)" in claims.largest_gradient_sentence(largest, "the LN-LSTM")
     largest["the LN-LSTM"] = 1.0
     assert "(the smallest of the 3)" in claims.largest_gradient_sentence(largest, "the LN-LSTM")
+
+
+def test_explosion_sentence_names_where_the_gradient_grows():
+    recurrent = claims.explosion_sentence([0.6, 0.1, 0.98, 0.98, 0.98], [0.6, 0.9, 0.0, 0.0, 0.0],
+                                          12.2, last=3)
+    assert recurrent.startswith("Over the last 3 steps before the overflow, 98% of the gradient "
+                                "norm sits in the recurrent matrix and 0% in the readout")
+    assert "factor of about 12 per step" in recurrent and "runs through the recurrence" in recurrent
+    readout = claims.explosion_sentence([0.98, 0.05, 0.02], [0.1, 0.99, 0.99], 3.0, last=2)
+    assert "runs through the readout" in readout
+    both = claims.explosion_sentence([0.7, 0.7], [0.7, 0.7], 3.0)
+    assert "Over the last 2 steps" in both and both.endswith("Both the recurrence and the "
+                                                             "readout carry the growth")

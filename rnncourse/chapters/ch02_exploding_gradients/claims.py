@@ -15,6 +15,7 @@ __all__ = [
     "baseline_clause",
     "clipped_walk_sentence",
     "comparison_sentence",
+    "explosion_sentence",
     "largest_gradient_sentence",
     "learners_sentence",
     "mean_spread",
@@ -226,3 +227,26 @@ def weight_decay_verdict(decayed: Sequence[float], plain: Sequence[float], basel
     return (f"The network still learns about as well as without decay: {final}. At this "
             "sequence length the memory that the decay takes away is not needed; chapter 1 "
             "showed what a contracting recurrence does to longer dependencies.")
+
+
+def explosion_sentence(recurrent_shares: Sequence[float], readout_shares: Sequence[float],
+                       growth: float, last: int = 5) -> str:
+    """Where the gradient of a diverging run sits while it grows: the mean share of ‖g‖ in W_hh
+    and in the readout over the `last` recorded steps before the overflow, with the growth
+    factor per step, and the mechanism that goes with the place it sits."""
+    recurrent = statistics.fmean(recurrent_shares[-last:])
+    readout = statistics.fmean(readout_shares[-last:])
+    first = (f"Over the last {min(last, len(recurrent_shares))} steps before the overflow, "
+             f"{recurrent:.0%} of the gradient norm sits in the recurrent matrix and "
+             f"{readout:.0%} in the readout (mean shares), and the norm grows by a factor of "
+             f"about {growth:.0f} per step")
+    if recurrent >= 0.9:
+        return (first + ". The growth runs through the recurrence: the gradient with respect to "
+                "the recurrent matrix sums products of the Jacobians of chapter 1, and an "
+                "update that enlarges that matrix enlarges the next product")
+    if readout >= 0.9:
+        return (first + ". The growth runs through the readout: on saturated states the squared "
+                "error is a quadratic in the readout weights, and gradient descent on a "
+                "quadratic with a learning rate too large for its curvature lands further away "
+                "at every step")
+    return first + ". Both the recurrence and the readout carry the growth"
