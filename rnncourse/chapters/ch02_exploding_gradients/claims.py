@@ -184,14 +184,19 @@ def regularization_sentences(steps: Sequence[int], train: Mapping[str, Sequence[
     singles = [label for label in regularized if label != combined]
     best_single = min(singles, key=means.__getitem__)
     strongest = min(regularized, key=means.__getitem__)
-    if strongest in beaten:
-        best_text = f"{strongest} that helped most"
+    order_of_means = sorted(regularized, key=means.__getitem__)
+    runner_up = order_of_means[1] if len(order_of_means) > 1 else None
+    if strongest in beaten and runner_up and _apart(finals[strongest], finals[runner_up]) < 0:
+        best_text = f"{strongest} that helped most, beyond the spread of the seeds"
+    elif strongest in beaten:
+        best_text = (f"{strongest} that came lowest on average, within the spread of the seeds "
+                     f"of {runner_up}" if runner_up else f"{strongest} that helped most")
     elif means[strongest] < means[baseline]:
         best_text = (f"{strongest} that came lowest, though not beyond the spread of the "
                      "seeds")
     else:
         best_text = "none of the regularisers that beat no regularisation"
-    order = sorted(regularized, key=means.__getitem__)
+    order = order_of_means
     return {
         "weight_drop": (f"weight drop ranks {order.index('weight drop') + 1} of "
                         f"{len(order)} among the regularised variants (1 = the lowest "
