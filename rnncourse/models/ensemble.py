@@ -15,6 +15,9 @@ Summing the members' losses keeps their gradients apart, and element-wise optimi
 RMSProp) then take exactly the K separate steps. What must stay per member is what mixes
 parameters: norm clipping clips each member's own gradient norm (`clip_grad_norm_per_member_`).
 Random operations inside the model (dropout) draw different numbers for every member.
+Buffers that a model updates in place during its forward pass (batch normalisation's running
+statistics) are not updated: `vmap` runs the forward pass on copies. Compute them afterwards
+on `member(k)`.
 
 Where torch's fused kernels serve a single model (cuDNN, oneDNN's LSTM), one model after the
 other may still be faster; the ensemble wins when the model's fixed cost per operation dominates

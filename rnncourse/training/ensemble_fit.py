@@ -28,7 +28,7 @@ from rnncourse.models.ensemble import Ensemble, member_gradient_norms
 from rnncourse.training.history import History
 from rnncourse.training.loop import OPTIMIZERS
 
-__all__ = ["EnsembleRun", "fit_ensemble", "per_member"]
+__all__ = ["EnsembleRun", "fit_ensemble", "per_member", "update_members_"]
 
 PerMember = float | None | Sequence[float | None]
 
@@ -56,6 +56,44 @@ class EnsembleRun:
     sizes: list[int]
     gradient_steps: dict[int, list[int]] = field(default_factory=dict)
     gradients: dict[int, list[Tensor]] = field(default_factory=dict)
+
+
+def _by_member(values: Tensor, like: Tensor) -> Tensor:
+    """(K,) → (K, 1, ..., 1), to broadcast one value per member over a stacked parameter."""
+    return values.view(-1, *([1] * (like.dim() - 1)))
+
+
+@torch.no_grad()
+def update_members_(parameters: Sequence[Tensor], norms: Tensor, *, rates: Tensor,
+                    norms_cap: Tensor, values_cap: Tensor, decays: Tensor, alive: Tensor,
+                    optimizer: torch.optim.Optimizer | None = None) -> None:
+    """One update of K stacked members, each with its own settings ((K,) tensors; `norms` are
+    the members' gradient norms before clipping, `alive` False for a frozen member):
+
+        g_k ← g_k · min(1, c_k / ‖g_k‖)        clip by norm (c_k = inf: no clipping)
+        g_k,i ← max(-v_k, min(v_k, g_k,i))     clip by value (v_k = inf: no clipping)
+        g_k ← g_k + λ_k θ_k                    weight decay
+        θ_k ← θ_k - η_k g_k                    SGD, or `optimizer.step()` (Adam, RMSProp)
+
+    A frozen member gets no gradient and keeps its weights, whatever the optimiser.
+    """
+    scale = torch.clamp(norms_cap / (norms + 1e-6), max=1.0)  # min(1, c_k / ‖g_k‖)
+    for parameter in parameters:
+        grad = parameter.grad
+        grad.mul_(_by_member(scale, grad))  # g_k ← g_k · min(1, c_k / ‖g_k‖)
+        limit = _by_member(values_cap, grad)
+        grad.copy_(torch.clamp(grad, -limit, limit))  # g_k,i ← max(-v_k, min(v_k, g_k,i))
+        grad.add_(_by_member(decays, grad) * parameter)  # g_k ← g_k + λ_k θ_k
+        grad.copy_(torch.where(_by_member(alive, grad), grad, 0.0))  # frozen: no gradient
+    before = [p.detach().clone() for p in parameters] if not alive.all() else None
+    if optimizer is None:
+        for parameter in parameters:
+            parameter.sub_(_by_member(rates, parameter) * parameter.grad)  # θ_k - η_k g_k
+    else:
+        optimizer.step()
+    if before is not None:  # frozen members keep their weights, whatever the optimiser
+        for parameter, old in zip(parameters, before, strict=True):
+            parameter.copy_(torch.where(_by_member(alive, parameter), parameter, old))
 
 
 def fit_ensemble(
@@ -111,9 +149,6 @@ def fit_ensemble(
                       {k: [] for k in record_gradients}, {k: [] for k in record_gradients})
     alive = torch.ones(size, dtype=torch.bool, device=device)
 
-    def by_member(values: Tensor, like: Tensor) -> Tensor:
-        return values.view(-1, *([1] * (like.dim() - 1)))  # (K,) → (K, 1, ..., 1)
-
     def run_evaluation(step: int) -> None:
         ensemble.eval()
         with torch.no_grad():
@@ -145,24 +180,9 @@ def fit_ensemble(
                     run.gradient_steps[k].append(step)
                     run.gradients[k].append(flat.cpu())
         alive &= finite
-        scale = torch.clamp(norms_cap / (norms + 1e-6), max=1.0)  # min(1, c_k / ‖g_k‖)
-        with torch.no_grad():
-            for parameter in parameters:
-                grad = parameter.grad
-                grad.mul_(by_member(scale, grad))  # g_k ← g_k · min(1, c_k / ‖g_k‖)
-                limit = by_member(values_cap, grad)
-                grad.copy_(torch.clamp(grad, -limit, limit))  # g_k,i ← max(-v_k, min(v_k, g_k,i))
-                grad.add_(by_member(decays, grad) * parameter)  # g_k ← g_k + λ_k θ_k
-                grad.copy_(torch.where(by_member(alive, grad), grad, 0.0))  # frozen: no gradient
-            before = [p.detach().clone() for p in parameters] if not alive.all() else None
-            if torch_optimizer is None:
-                for parameter in parameters:
-                    parameter.sub_(by_member(rates, parameter) * parameter.grad)  # θ_k - η_k g_k
-            else:
-                torch_optimizer.step()
-            if before is not None:  # frozen members keep their weights, whatever the optimiser
-                for parameter, old in zip(parameters, before, strict=True):
-                    parameter.copy_(torch.where(by_member(alive, parameter), parameter, old))
+        update_members_(parameters, norms, rates=rates, norms_cap=norms_cap,
+                        values_cap=values_cap, decays=decays, alive=alive,
+                        optimizer=torch_optimizer)
         if evaluate is not None and eval_every is not None and (step + 1) % eval_every == 0:
             run_evaluation(step)
             last_evaluation = step

@@ -11,6 +11,13 @@ import torch
 
 from rnncourse.chapters.ch02_exploding_gradients import figures as plots
 from rnncourse.chapters.ch02_exploding_gradients import remedy_figures
+from rnncourse.chapters.ch02_exploding_gradients.adding_sweeps import (
+    AddingMember,
+    group_by_label,
+    run_clipping_sweep,
+    seed_summary,
+    train_adding_members,
+)
 from rnncourse.chapters.ch02_exploding_gradients.cliff import (
     cliff_slice,
     cliff_surface,
@@ -21,13 +28,13 @@ from rnncourse.chapters.ch02_exploding_gradients.cliff import (
 from rnncourse.chapters.ch02_exploding_gradients.divergence import (
     TrainingRun,
     clipping_directions,
-    run_divergence,
     train_adding_rnn,
 )
 from rnncourse.chapters.ch02_exploding_gradients.remedies import (
+    read_digits,
     run_initialization_comparison,
     run_normalization_comparison,
-    run_weight_decay,
+    set_population_statistics_,
 )
 from rnncourse.chapters.ch02_exploding_gradients.widgets import clipping_explorer, draw_training_run
 from rnncourse.training import History
@@ -120,15 +127,50 @@ def test_train_adding_rnn_records_raw_gradients_and_spectral_radius():
     assert again.history.loss == run.history.loss  # seeded: the same run
 
 
-def test_divergence_without_clipping_and_not_with_it():
-    runs = run_divergence(steps=60, clip_values=(0.1,), device="cpu")
-    assert list(runs) == ["no clipping", "clip by norm, c = 1", "clip by value, c = 0.1"]
-    assert runs["no clipping"].diverged and runs["no clipping"].final_loss() == math.inf
-    assert not runs["clip by norm, c = 1"].diverged
-    assert not runs["clip by value, c = 0.1"].diverged
-    # Every run kept its raw gradients, up to the last finite step of the diverging one.
-    assert len(runs["clip by norm, c = 1"].gradients) == 60
-    assert 0 < len(runs["no clipping"].gradients) < 60
+def test_clipping_sweep_diverges_without_clipping_and_not_with_it():
+    sweep = run_clipping_sweep(steps=60, clip_values=(0.1,), decays=(0.0, 0.5), num_seeds=2,
+                               track_every=20, device="cpu")
+    divergence = sweep.divergence
+    assert list(divergence) == ["no clipping", "clip by norm, c = 1", "clip by value, c = 0.1"]
+    assert all(len(runs) == 2 for runs in divergence.values())
+    assert [run.settings["seed"] for run in divergence["no clipping"]] == [0, 1]
+    for run in divergence["no clipping"]:
+        assert run.diverged and run.final_loss() == math.inf
+    assert not any(run.diverged for run in divergence["clip by norm, c = 1"])
+    assert not any(run.diverged for run in divergence["clip by value, c = 0.1"])
+    # The first seed kept its raw gradients, up to the last finite step of the diverging run.
+    first = divergence["clip by norm, c = 1"][0]
+    assert len(first.gradients) == 60 and not divergence["clip by norm, c = 1"][1].gradients
+    for step, gradient in zip(first.gradient_steps, first.gradients, strict=True):
+        assert gradient.norm().item() == pytest.approx(first.history.grad_norm[step], rel=1e-4)
+    assert 0 < len(divergence["no clipping"][0].gradients) < 60
+    # Weight decay: θ ← θ(1 - lr λ) - lr g; with lr λ = 0.1, 60 steps shrink W_hh a lot (the
+    # clipped gradient, at most 1 long, holds it at ‖θ‖ ≈ ‖g‖ / λ, not at 0). Without decay
+    # ρ stays above 1.
+    decayed, plain = sweep.weight_decay[0.5], sweep.weight_decay[0.0]
+    for run in decayed:
+        assert run.spectral_radius_steps == [0, 20, 40, 60]
+        assert run.spectral_radii[0] == pytest.approx(1.2, rel=1e-5)
+        assert run.spectral_radii[-1] < 0.4 and run.spectral_radii == sorted(run.spectral_radii,
+                                                                              reverse=True)
+    assert all(run.spectral_radii[-1] > 1.1 for run in plain)
+
+
+def test_members_of_a_sweep_train_as_alone():
+    """A member of a stacked sweep computes what train_adding_rnn's network computes alone (the
+    from-scratch RNN under vmap against torch's fused one: the same function)."""
+    members = [AddingMember("a", 0, lr=0.1, clip_norm=0.5), AddingMember("b", 1, lr=0.05)]
+    runs = train_adding_members(members, seq_len=5, hidden_size=6, batch_size=4, steps=8,
+                                device="cpu")
+    for member, run in zip(members, runs, strict=True):
+        alone = train_adding_rnn(lr=member.lr, clip_norm=member.clip_norm, seq_len=5,
+                                 hidden_size=6, batch_size=4, steps=8, seed=member.seed,
+                                 device="cpu")
+        assert run.history.loss == pytest.approx(alone.history.loss, rel=1e-4)
+    summary = seed_summary(group_by_label(runs), window=4)
+    assert summary["a"].seeds == 1 and summary["a"].diverged == 0
+    with pytest.raises(ValueError, match="at least one"):
+        train_adding_members([])
 
 
 def fake_run(gradients: list[list[float]]) -> TrainingRun:
@@ -155,30 +197,54 @@ def test_clipping_directions_by_hand():
 # The remedies, at toy sizes
 
 
-def test_normalization_comparison_runs_every_pair():
-    results = run_normalization_comparison(orders=("rows",), hidden_size=4, steps=3,
-                                           batch_size=8, device="cpu")
-    assert list(results) == [("rows", "none"), ("rows", "layer"), ("rows", "batch")]
-    for run in results.values():
-        assert len(run.history.loss) == 3 and 0 <= run.test_accuracy <= 1
+def test_normalization_comparison_runs_every_pair_and_seed():
+    results = run_normalization_comparison(orders=("pixels", "permuted"), hidden_size=4, steps=3,
+                                           batch_size=8, num_seeds=2, device="cpu")
+    assert list(results) == [(o, n) for n in ("none", "layer", "batch")
+                             for o in ("pixels", "permuted")]
+    for runs in results.values():
+        assert [run.seed for run in runs] == [0, 1]
+        for run in runs:
+            assert len(run.history.loss) == 3 and 0 <= run.test_accuracy <= 1
 
 
-def test_weight_decay_shrinks_the_spectral_radius():
-    runs = run_weight_decay(decays=(0.0, 0.5), steps=20, seq_len=5, track_every=10,
-                            device="cpu")
-    assert runs[0.5].spectral_radii[0] == pytest.approx(1.2)
-    # θ ← θ(1 - lr λ) - lr g: with lr λ = 0.05 per step, 20 steps shrink W_hh by about 0.36.
-    assert runs[0.5].spectral_radii[-1] < 0.6 < runs[0.0].spectral_radii[-1]
+def test_digits_read_several_pixels_per_step():
+    one, two = read_digits("permuted", 1), read_digits("permuted", 2)
+    assert one.train_inputs.shape[1:] == (64, 1) and two.train_inputs.shape[1:] == (32, 2)
+    torch.testing.assert_close(two.train_inputs.flatten(1), one.train_inputs.flatten(1))
+    with pytest.raises(ValueError, match="pixels_per_step must divide 64"):
+        read_digits("pixels", 3)
+    with pytest.raises(ValueError, match="order"):
+        read_digits("diagonal")
+
+
+def test_population_statistics_are_those_of_the_whole_training_set():
+    from rnncourse.models import normalized_lstm_model
+
+    model = normalized_lstm_model("batch", input_size=2, hidden_size=3, output_size=2,
+                                  max_steps=4, seed=0)
+    inputs = torch.randn(50, 4, 2, generator=torch.Generator().manual_seed(0)) + 2.0
+    set_population_statistics_(model, inputs)
+    norm = model.rnn.cell.norm_ih
+    projected = inputs[:, 0] @ model.rnn.cell.weight_ih.T  # W_ih x_1 for every example
+    torch.testing.assert_close(norm.running_mean[0], projected.mean(0))
+    torch.testing.assert_close(norm.running_var[0], projected.var(0))  # unbiased, as torch
+    assert norm.momentum == 0.1  # restored
+    plain = normalized_lstm_model("none", input_size=2, hidden_size=3, output_size=2, seed=0)
+    set_population_statistics_(plain, inputs)  # nothing to do, no error
 
 
 def test_initialization_comparison_measures_gradients_at_init():
-    results = run_initialization_comparison(seq_len=12, hidden_size=8, steps=4, device="cpu")
+    results = run_initialization_comparison(seq_len=12, hidden_size=8, steps=4, num_seeds=2,
+                                            device="cpu")
     assert list(results) == ["tanh, default", "tanh, orthogonal", "IRNN (ReLU, identity)"]
     irnn, default = results["IRNN (ReLU, identity)"], results["tanh, default"]
-    assert irnn.initial_spectral_radius == pytest.approx(1.0)
-    assert irnn.gradient_norms_at_init.shape == (12,)
-    assert irnn.decay_per_step > default.decay_per_step  # identity keeps the gradient longer
-    assert len(irnn.run.history.loss) == 4
+    assert [result.seed for result in irnn] == [0, 1]
+    assert irnn[0].initial_spectral_radius == pytest.approx(1.0)
+    assert irnn[0].gradient_norms_at_init.shape == (12,)
+    assert irnn[0].decay_per_step > default[0].decay_per_step  # identity keeps the gradient
+    assert irnn[0].gradient_ratio > default[0].gradient_ratio
+    assert len(irnn[1].run.history.loss) == 4 and irnn[1].run.settings["cell"] == "rnn_relu"
 
 
 # --------------------------------------------------------------------------------------------
@@ -186,8 +252,10 @@ def test_initialization_comparison_measures_gradients_at_init():
 
 
 @pytest.fixture(scope="module")
-def small_runs():
-    return run_divergence(steps=30, clip_values=(1.0,), seq_len=5, hidden_size=4, device="cpu")
+def small_sweep():
+    """A tiny sweep whose unclipped runs diverge (lr 1.0) within its 30 steps."""
+    return run_clipping_sweep(steps=30, lr=1.0, clip_values=(1.0,), decays=(0.0, 0.1), seq_len=5,
+                              hidden_size=4, num_seeds=2, track_every=10, device="cpu")
 
 
 def assert_labelled(figure: plt.Figure) -> None:
@@ -198,25 +266,28 @@ def assert_labelled(figure: plt.Figure) -> None:
     plt.close(figure)
 
 
-def test_figures_and_tables(small_runs):
+def test_figures_and_tables(small_sweep):
+    runs = small_sweep.divergence
     step = step_at_the_wall(clipped_steps=3)
     assert_labelled(plots.plot_cliff(cliff_surface(resolution=21), cliff_slice(points=51), step))
-    assert_labelled(plots.plot_divergence(small_runs))
-    assert "| no clipping |" in plots.divergence_table(small_runs)
-    anatomy = plots.explosion_anatomy_table(small_runs["no clipping"], steps=3)
+    assert_labelled(plots.plot_divergence(runs))
+    table = plots.divergence_table(runs)
+    assert "| no clipping | 2 of 2, at step" in table and "±" in table
+    anatomy = plots.explosion_anatomy_table(runs["no clipping"][0], steps=3)
     assert anatomy.count("\n") == 4 and "share in W_hh" in anatomy
-    assert_labelled(plots.plot_clipping_directions(clipping_directions(list(small_runs.values()))))
-    normalization = run_normalization_comparison(orders=("rows",), hidden_size=4, steps=2,
-                                                 batch_size=8, device="cpu")
+    first_seed = [group[0] for group in runs.values()]
+    assert_labelled(plots.plot_clipping_directions(clipping_directions(first_seed)))
+    normalization = run_normalization_comparison(orders=("pixels",), hidden_size=4, steps=2,
+                                                 batch_size=8, num_seeds=2, device="cpu")
     assert_labelled(remedy_figures.plot_normalization(normalization))
     assert "LN-LSTM" in remedy_figures.normalization_table(normalization)
-    decay = run_weight_decay(decays=(0.0, 0.1), steps=4, seq_len=5, track_every=2, device="cpu")
-    assert_labelled(remedy_figures.plot_weight_decay(decay))
-    assert "| 0.1 |" in remedy_figures.weight_decay_table(decay)
-    init = run_initialization_comparison(seq_len=6, hidden_size=4, steps=3, device="cpu")
+    assert_labelled(remedy_figures.plot_weight_decay(small_sweep.weight_decay))
+    assert "| 0.1 |" in remedy_figures.weight_decay_table(small_sweep.weight_decay)
+    init = run_initialization_comparison(seq_len=6, hidden_size=4, steps=3, num_seeds=2,
+                                         device="cpu")
     assert_labelled(remedy_figures.plot_initialization(init))
     assert "IRNN" in remedy_figures.initialization_table(init)
-    assert_labelled(plots.plot_training_run(small_runs["no clipping"]))
+    assert_labelled(plots.plot_training_run(runs["no clipping"][0]))
 
 
 def test_widget_has_both_controls_and_draws():
@@ -225,6 +296,14 @@ def test_widget_has_both_controls_and_draws():
     assert descriptions == {"learning rate", "clip at ‖g‖ ="}
     figure = draw_training_run(lr=0.05, clip_norm="none", steps=5, device="cpu")
     assert_labelled(figure)
+
+
+def test_widget_starts_from_a_run_trained_with_its_settings(small_sweep):
+    run = train_adding_rnn(lr=0.2, clip_norm=1.0, steps=4, device="cpu")
+    clipping_explorer(lr=0.2, clip_norm=1.0, steps=4, first_run=run)
+    with pytest.raises(ValueError, match="other settings"):
+        clipping_explorer(lr=0.1, clip_norm=1.0, steps=4, first_run=run)
+    plt.close("all")
 
 
 def test_cooijmans_numbers_are_the_published_ones():

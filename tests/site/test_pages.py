@@ -28,6 +28,11 @@ TAUGHT = {
         ("training/loop.py", "training_step"),  # where fit clips
         ("models/layer_norm_lstm.py", "LayerNormLSTMCell.forward"),  # the LN-LSTM step
         ("models/normalized_lstm.py", "normalized_lstm_step"),
+        ("models/regularization.py", "dropout"),  # the RNN regularisers
+        ("models/regularization.py", "variational_dropout"),
+        ("models/regularization.py", "drop_weights"),
+        ("models/regularization.py", "zoneout"),
+        ("models/regularized_lstm.py", "RegularizedLSTM._run_layer"),
     ],
     "03-lstm-gru": [
         ("models/cells.py", "lstm_step"),

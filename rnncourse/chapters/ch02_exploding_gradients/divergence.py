@@ -1,12 +1,12 @@
 """Chapter 2: divergence, and what clipping does to an update.
 
-* `train_adding_rnn`: one training run of a small RNN on the adding problem, the run that the
-  divergence experiment, the widget and the weight-decay experiment repeat with other settings.
-* `run_divergence`: the same network and learning rate, unclipped, clipped by norm and by value.
+* `train_adding_rnn`: one training run of a small RNN on the adding problem (torch's fused
+  kernel), what the widget trains; `TrainingRun`, what one run recorded, also for the runs of
+  the seeded sweeps of `adding_sweeps.py` (divergence, weight decay, initialisation).
 * `clipping_directions`: how far each kind of clipping turns a gradient away from itself.
 
-The cliff of a one-unit RNN is in `exploding_cliff.py`; the remedies (normalisation, weight
-decay, initialisation) are in `exploding_remedies.py`.
+The cliff of a one-unit RNN is in `cliff.py`; normalisation and initialisation in
+`remedies.py`; regularisation in `regularization.py`.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ __all__ = [
     "ClippingDirections",
     "TrainingRun",
     "clipping_directions",
-    "run_divergence",
+    "clipping_label",
     "train_adding_rnn",
 ]
 
@@ -143,7 +143,7 @@ def train_adding_rnn(
         "weight_decay": weight_decay, "seed": seed,
     }  # fmt: skip
     run = TrainingRun(
-        label=label or _describe_clipping(clip_norm, clip_value),
+        label=label or clipping_label(clip_norm, clip_value),
         settings=settings,
         history=history,
         baseline_loss=task.baseline_loss(),
@@ -205,41 +205,13 @@ class _GradientRecorder:
             handle.remove()
 
 
-def _describe_clipping(clip_norm: float | None, clip_value: float | None) -> str:
+def clipping_label(clip_norm: float | None, clip_value: float | None) -> str:
+    """"clip by norm, c = 1", "clip by value, c = 0.1" or "no clipping"."""
     if clip_norm is not None:
         return f"clip by norm, c = {clip_norm:g}"
     if clip_value is not None:
         return f"clip by value, c = {clip_value:g}"
     return "no clipping"
-
-
-def run_divergence(
-    lr: float = 0.2,
-    clip_norm: float = 1.0,
-    clip_values: tuple[float, ...] = (1.0, 0.1),
-    steps: int = 1500,
-    seq_len: int = 20,
-    hidden_size: int = 32,
-    record_gradients_every: int = 1,
-    seed: int = 0,
-    device: str | torch.device | None = None,
-) -> dict[str, TrainingRun]:
-    """The same RNN, data and SGD learning rate, trained without clipping, with norm clipping
-    at `clip_norm` and with value clipping at each of `clip_values`; keyed by label.
-
-    Every run keeps its raw gradient every `record_gradients_every` steps, for
-    `clipping_directions`.
-    """
-    settings = [(None, None)] + [(clip_norm, None)] + [(None, value) for value in clip_values]
-    runs = {}
-    for norm, value in settings:
-        run = train_adding_rnn(
-            lr=lr, clip_norm=norm, clip_value=value, steps=steps, seq_len=seq_len,
-            hidden_size=hidden_size, seed=seed, device=device,
-            record_gradients_every=record_gradients_every,
-        )  # fmt: skip
-        runs[run.label] = run
-    return runs
 
 
 # --------------------------------------------------------------------------------------------

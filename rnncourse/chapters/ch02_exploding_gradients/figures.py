@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from rnncourse.chapters.ch02_exploding_gradients.claims import mean_spread
 from rnncourse.chapters.ch02_exploding_gradients.cliff import (
     CliffSlice,
     CliffStep,
@@ -130,40 +131,53 @@ def finish_norm_and_loss_axes(
     loss_axis.set(xlabel="step", ylabel="training MSE (log)")
 
 
+def _seeds(runs: TrainingRun | Sequence[TrainingRun]) -> list[TrainingRun]:
+    return [runs] if isinstance(runs, TrainingRun) else list(runs)
+
+
 def _plot_losses_and_norms(
-    runs: Sequence[TrainingRun], axes: Sequence[plt.Axes], window: int, threshold: float | None
+    groups: Sequence[Sequence[TrainingRun]], axes: Sequence[plt.Axes], window: int,
+    threshold: float | None,
 ) -> None:
-    """Loss (log) and gradient norm before clipping (log) against the step, one line per run;
-    a run that diverged ends with a cross at its last finite value."""
+    """Loss (log) and gradient norm before clipping (log) against the step, one colour per
+    setting: its first seed drawn and labelled, the other seeds thin and pale. A run that
+    diverged ends with a cross at its last finite value."""
     loss_axis, norm_axis = axes
-    for run, style in zip(runs, series_styles(), strict=False):
-        steps = np.asarray(run.history.step) + 1  # 1-based: the x axis may be logarithmic
-        for axis, values in ((loss_axis, run.history.loss), (norm_axis, run.history.grad_norm)):
-            series = positive_values(values) if run.diverged else smoothed(values, window)
-            axis.semilogy(steps, series, label=run.label, **style)
-            if run.diverged:
-                finite = np.flatnonzero(np.isfinite(series))
-                if finite.size:
-                    axis.plot(steps[finite[-1]], series[finite[-1]], marker="x", markersize=9,
-                              color=style["color"], linestyle="none")
-    baseline = runs[0].baseline_loss if runs else None
+    for runs, style in zip(groups, series_styles(), strict=False):
+        for index, run in enumerate(runs):
+            steps = np.asarray(run.history.step) + 1  # 1-based: the x axis may be logarithmic
+            look = dict(style) if index == 0 else {**style, "linewidth": 0.8, "alpha": 0.4}
+            label = run.label if index == 0 else None
+            for axis, values in ((loss_axis, run.history.loss),
+                                 (norm_axis, run.history.grad_norm)):
+                series = positive_values(values) if run.diverged else smoothed(values, window)
+                axis.semilogy(steps, series, label=label, **look)
+                if run.diverged:
+                    finite = np.flatnonzero(np.isfinite(series))
+                    if finite.size:
+                        axis.plot(steps[finite[-1]], series[finite[-1]], marker="x",
+                                  markersize=9 if index == 0 else 5, color=style["color"],
+                                  linestyle="none")
+    baseline = groups[0][0].baseline_loss if groups else None
     finish_norm_and_loss_axes(norm_axis, loss_axis, threshold, baseline,
                                "baseline 1/6 (predict 1)")
 
 
-def plot_divergence(runs: Mapping[str, TrainingRun], window: int = 25,
+def plot_divergence(runs: Mapping[str, TrainingRun | Sequence[TrainingRun]], window: int = 25,
                     loss_ceiling: float = 1e4) -> plt.Figure:
-    """Training loss and gradient norm of each run of `run_divergence` (moving averages over
-    `window` steps; a diverging run raw, ending in a cross where its loss overflowed), on a
-    logarithmic step axis; losses above `loss_ceiling` leave the left panel."""
+    """Training loss and gradient norm of each setting of the divergence experiment (moving
+    averages over `window` steps; a diverging run raw, ending in a cross where its loss
+    overflowed), every seed, on a logarithmic step axis; losses above `loss_ceiling` leave the
+    left panel."""
     figure, axes = new_figure(ncols=2, width=6.0, height=4.2)
-    runs = list(runs.values())
-    clip = next((r.settings["clip_norm"] for r in runs if r.settings["clip_norm"]), None)
-    _plot_losses_and_norms(runs, axes, window, clip)
+    groups = [_seeds(group) for group in runs.values()]
+    clip = next((r[0].settings["clip_norm"] for r in groups if r[0].settings["clip_norm"]), None)
+    _plot_losses_and_norms(groups, axes, window, clip)
     for axis in axes:
         axis.set_xscale("log")
     axes[0].set_ylim(2e-2, loss_ceiling)
-    for run in runs:
+    for group in groups:
+        run = group[0]
         if run.diverged:
             last = len(run.history.step)
             axes[0].annotate(f"{run.label}: the loss leaves\nthe plot and overflows\n"
@@ -180,14 +194,21 @@ def plot_divergence(runs: Mapping[str, TrainingRun], window: int = 25,
     return figure
 
 
-def divergence_table(runs: Mapping[str, TrainingRun]) -> str:
-    """Steps run, largest gradient norm and final loss of each run, as Markdown."""
+def divergence_table(runs: Mapping[str, TrainingRun | Sequence[TrainingRun]]) -> str:
+    """Per setting, over its seeds: how many diverged and after how many steps, the largest
+    finite gradient norm, and the final loss (mean ± standard deviation), as Markdown."""
     rows = []
-    for run in runs.values():
-        finite = [g for g in run.history.grad_norm if math.isfinite(g)]
-        final = "diverged (inf/NaN)" if run.diverged else f"{run.final_loss():.4g}"
-        rows.append([run.label, f"{len(run.history.step)}", f"{max(finite):.3g}", final])
-    header = ["run", "steps run", "largest finite ‖g‖", "final MSE (last 100 steps)"]
+    for label, group in runs.items():
+        group = _seeds(group)
+        diverged = [len(run.history.step) for run in group if run.diverged]
+        finite = [g for run in group for g in run.history.grad_norm if math.isfinite(g)]
+        losses = [run.final_loss() for run in group]
+        overflow = (f"{len(diverged)} of {len(group)}, at step {min(diverged)}"
+                    + (f"–{max(diverged)}" if max(diverged) > min(diverged) else "")
+                    if diverged else f"0 of {len(group)}")
+        rows.append([label, overflow, f"{max(finite):.3g}", mean_spread(losses, 4)])
+    header = ["run", "seeds diverged (inf/NaN)", "largest finite ‖g‖",
+              "final MSE, last 100 steps (mean ± sd over seeds)"]
     return markdown_table(header, rows)
 
 
@@ -235,7 +256,7 @@ def plot_clipping_directions(directions: ClippingDirections) -> plt.Figure:
 def plot_training_run(run: TrainingRun, window: int = 25) -> plt.Figure:
     """Loss and gradient norm of one run (the widget's figure)."""
     figure, axes = new_figure(ncols=2, width=5.4, height=3.6)
-    _plot_losses_and_norms([run], axes, window, run.settings["clip_norm"])
+    _plot_losses_and_norms([[run]], axes, window, run.settings["clip_norm"])
     status = "diverged" if run.diverged else f"final MSE {run.final_loss():.3f}"
     figure.suptitle(f"lr = {run.settings['lr']:g}, {run.label}: {status}", fontsize=11)
     axes[0].legend(fontsize=8)

@@ -4,23 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from rnncourse.chapters.ch02_exploding_gradients.adding_sweeps import run_clipping_sweep
 from rnncourse.chapters.ch02_exploding_gradients.cliff import step_at_the_wall
-from rnncourse.chapters.ch02_exploding_gradients.divergence import (
-    clipping_directions,
-    run_divergence,
-)
+from rnncourse.chapters.ch02_exploding_gradients.divergence import clipping_directions
 from rnncourse.chapters.ch02_exploding_gradients.figures import (
     divergence_table,
     explosion_anatomy_table,
 )
+from rnncourse.chapters.ch02_exploding_gradients.regularization import run_regularization_study
 from rnncourse.chapters.ch02_exploding_gradients.remedies import (
     run_initialization_comparison,
     run_normalization_comparison,
-    run_weight_decay,
 )
 from rnncourse.chapters.ch02_exploding_gradients.remedy_figures import (
     initialization_table,
     normalization_table,
+    regularization_table,
     weight_decay_table,
 )
 from rnncourse.chapters.runner import ChapterRun, Experiment
@@ -40,14 +39,15 @@ def cliff(run: ChapterRun) -> tuple[Any, str]:
 
 
 def divergence(run: ChapterRun) -> tuple[Any, str]:
-    runs = run_divergence(**run.settings.divergence, device=run.device, seed=run.seed)
-    anatomy = explosion_anatomy_table(runs["no clipping"], steps=10)
-    return runs, f"{divergence_table(runs)}\n\n{anatomy}"
+    sweep = run_clipping_sweep(**run.settings.divergence, device=run.device, seed=run.seed)
+    anatomy = explosion_anatomy_table(sweep.divergence["no clipping"][0], steps=10)
+    return sweep, (f"{divergence_table(sweep.divergence)}\n\n{anatomy}\n\n"
+                   f"{weight_decay_table(sweep.weight_decay)}")
 
 
 def clipping(run: ChapterRun) -> tuple[Any, str]:
-    directions = clipping_directions(list(run.results["divergence"].values()),
-                                     **run.settings.clipping)
+    first_seed = [runs[0] for runs in run.results["divergence"].divergence.values()]
+    directions = clipping_directions(first_seed, **run.settings.clipping)
     lines = [f"by value, c = {value:g}: smallest cos(g, clip(g)) {min(cosines):.3f}"
              for value, cosines in directions.cosine_value.items()]
     lines.append(f"by norm, c = {directions.clip_norm:g}: cos(g, clip(g)) at least "
@@ -61,9 +61,10 @@ def normalization(run: ChapterRun) -> tuple[Any, str]:
     return results, normalization_table(results)
 
 
-def weight_decay(run: ChapterRun) -> tuple[Any, str]:
-    runs = run_weight_decay(**run.settings.weight_decay, device=run.device, seed=run.seed)
-    return runs, weight_decay_table(runs)
+def regularization(run: ChapterRun) -> tuple[Any, str]:
+    study = run_regularization_study(**run.settings.regularization, device=run.device,
+                                     seed=run.seed)
+    return study, regularization_table(study)
 
 
 def initialization(run: ChapterRun) -> tuple[Any, str]:
@@ -74,12 +75,14 @@ def initialization(run: ChapterRun) -> tuple[Any, str]:
 
 EXPERIMENTS = (
     Experiment("cliff", "one gradient step at the wall of a one-unit RNN's loss", cliff),
-    Experiment("divergence", "the same RNN with and without clipping", divergence),
+    Experiment("divergence", "the same RNN with and without clipping, and with weight decay, "
+               "every seed in one ensemble", divergence),
     Experiment("clipping", "what clipping by norm and by value does to a gradient's direction",
                clipping, needs=("divergence",)),
     Experiment("normalization", "LSTM, LN-LSTM and BN-LSTM on digits read pixel by pixel",
                normalization),
-    Experiment("weight-decay", "weight decay and the spectral radius of W_hh", weight_decay),
+    Experiment("regularization", "dropout, variational dropout, weight drop and zoneout on a "
+               "character model that overfits", regularization),
     Experiment("initialization", "default, orthogonal and identity (IRNN) initialisation",
                initialization),
 )
