@@ -42,6 +42,13 @@ def test_every_citation_has_an_entry() -> None:
     assert not missing, f"cited but not in book/references.bib: {missing}"
 
 
+def test_the_bibliography_parses() -> None:
+    from pybtex.database import parse_file  # what sphinxcontrib-bibtex reads it with
+
+    entries = parse_file(BIBLIOGRAPHY, bib_format="bibtex").entries
+    assert sorted(entries) == sorted(bibliography_keys())
+
+
 def test_no_key_is_defined_twice() -> None:
     twice = [key for key, count in Counter(bibliography_keys()).items() if count > 1]
     assert not twice, f"defined more than once in book/references.bib: {twice}"
