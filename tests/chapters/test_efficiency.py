@@ -81,3 +81,43 @@ def test_lstm_speeds_run_every_named_size_in_order() -> None:
     assert list(speeds) == ["small", "smaller"]
     assert [row.name for row in speeds["small"]] == [bench.LSTM_LABELS[v]
                                                      for v in ("torch", "fused")]
+
+
+def test_recompilation_count_bucketing_compiles_once_per_bucket() -> None:
+    from rnncourse.chapters.ch04_efficiency.compilation import (
+        BUCKETED,
+        CHECKED,
+        RANDOM,
+        recompilation_summary,
+        run_recompilation_count,
+    )
+
+    result = run_recompilation_count(48, batch_size=8, buckets=2, max_length=60, hidden_size=4)
+    assert result.compilations[BUCKETED] == result.distinct_shapes[BUCKETED] <= 2
+    assert result.compilations[RANDOM] == result.distinct_shapes[RANDOM] > 2
+    assert result.compilations[CHECKED] > 1  # graph breaks at the Python checks
+    assert result.padding[BUCKETED] < result.padding[RANDOM]
+    assert f"caused {result.compilations[RANDOM]} compilations" in recompilation_summary(result)
+
+
+def _recompilations(random: int, bucketed: int):
+    from rnncourse.chapters.ch04_efficiency.compilation import (
+        BUCKETED,
+        RANDOM,
+        RecompilationResult,
+    )
+
+    runs = [RANDOM, BUCKETED]
+    return RecompilationResult(runs, {RANDOM: 8, BUCKETED: 8},
+                               {RANDOM: random, BUCKETED: bucketed},
+                               {RANDOM: random, BUCKETED: bucketed}, {RANDOM: 0.6, BUCKETED: 0.2},
+                               {RANDOM: 128, BUCKETED: 128}, {RANDOM: 1.0, BUCKETED: 1.0},
+                               [32, 64, 128, 200])
+
+
+def test_recompilation_summary_follows_the_counts() -> None:
+    from rnncourse.chapters.ch04_efficiency.compilation import recompilation_summary
+
+    assert "2.0 times the 4 of the loader bucketed" in recompilation_summary(_recompilations(8, 4))
+    assert "fewer than the 4" in recompilation_summary(_recompilations(3, 4))
+    assert "as many as the 4" in recompilation_summary(_recompilations(4, 4))

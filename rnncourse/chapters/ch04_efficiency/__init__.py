@@ -9,6 +9,7 @@ scans (book/04-efficiency.md).
     clock.py            CPU or wall-clock seconds
     figures.py          their figures and tables
     diagrams.py         truncated BPTT's chunks, the all-reduce, the parallel scan's tree
+    compilation.py      compilations over variable-length batches, with and without buckets
     widgets.py          the padding explorer
     settings.py         SETTINGS: the experiments at cpu and paper scale
     run.py              what `rnncourse run ch04` runs

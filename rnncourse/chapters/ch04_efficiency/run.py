@@ -5,6 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from rnncourse.chapters.ch04_efficiency.batches import run_batch_size_sweep, run_variable_lengths
+from rnncourse.chapters.ch04_efficiency.compilation import (
+    recompilation_summary,
+    recompilation_table,
+    run_recompilation_count,
+)
 from rnncourse.chapters.ch04_efficiency.data_parallel import run_data_parallel_check
 from rnncourse.chapters.ch04_efficiency.figures import (
     lstm_speed_table,
@@ -79,6 +84,12 @@ def scan_speed(run: ChapterRun) -> tuple[Any, str]:
     return result, f"At T = {longest}:\n\n{scan_speed_table(result, longest)}"
 
 
+def static_shapes(run: ChapterRun) -> tuple[Any, str]:
+    result = run_recompilation_count(**run.settings.static_shapes, timer=run.settings.timer,
+                                     seed=run.seed)
+    return result, f"{recompilation_table(result)}\n\n{recompilation_summary(result)}"
+
+
 EXPERIMENTS = (
     Experiment("batch-size", "throughput and convergence against the batch size", batch_size),
     Experiment("variable-lengths", "padding and masking, packing, bucketing", variable_lengths),
@@ -90,4 +101,6 @@ EXPERIMENTS = (
     Experiment("mixed-precision", "float32 against autocast", mixed_precision),
     Experiment("data-parallel", "DDP in two gloo processes against one process", data_parallel),
     Experiment("scan-speed", "minGRU: the loop against its parallel scans", scan_speed),
+    Experiment("static-shapes", "compilations over variable-length batches, with and without "
+               "static-shape buckets", static_shapes),
 )

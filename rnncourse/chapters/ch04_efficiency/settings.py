@@ -12,6 +12,7 @@ are wall-clock seconds whatever it says):
     mixed_precision    run_mixed_precision       (mixed_precision.py)
     data_parallel      run_data_parallel_check   (data_parallel.py)
     scan_speed         run_scan_speed            (speed.py)
+    static_shapes      run_recompilation_count   (compilation.py)
 
 The paper scale adds the size of PyTorch's fastrnns benchmark (T = 100, B = 64, I = H = 512),
 the `torch.compile` variant (its compilation takes minutes) and a wide minGRU step (64 x 256).
@@ -42,6 +43,7 @@ class EfficiencySettings:
     mixed_precision: Mapping[str, Any]
     data_parallel: Mapping[str, Any]
     scan_speed: Mapping[str, Any]
+    static_shapes: Mapping[str, Any]
 
 
 BOOK_SIZES = arguments(**{"default: T=100, B=64, I=H=256": (100, 64, 256, 256),
@@ -65,6 +67,7 @@ SETTINGS = Scaled(
         mixed_precision=arguments(),
         data_parallel=DATA_PARALLEL,
         scan_speed=arguments(lengths=SCAN_LENGTHS, shapes=SCAN_SHAPES, repeats=2),
+        static_shapes=arguments(),
     ),
     paper=EfficiencySettings(
         timer="cpu",
@@ -79,5 +82,6 @@ SETTINGS = Scaled(
         data_parallel=DATA_PARALLEL,
         scan_speed=arguments(lengths=SCAN_LENGTHS, shapes=SCAN_SHAPES + ((64, 256),),
                              repeats=2),
+        static_shapes=arguments(num_sequences=1024, batch_size=32),
     ),
 )
