@@ -5,7 +5,7 @@ sequence length and the width of a step, with the crossover where the loop start
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
-from matplotlib.ticker import ScalarFormatter
+from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
 
 from rnncourse.bench import SCAN_LABELS, LSTMProfile, ScanSweep
 from rnncourse.chapters.plotting import PALETTE, new_figure, series_styles
@@ -44,7 +44,8 @@ def plot_lstm_profile(profiles: dict[str, LSTMProfile]) -> plt.Figure:
         axis.set_xlabel("forward + backward (CPU ms)")
         axis.set_title(title, fontsize=9)
         axis.grid(axis="y", visible=False)
-    axes[0].legend(fontsize=7, loc="lower right")
+    figure.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=2,
+                  fontsize=8)
     return figure
 
 
@@ -58,7 +59,9 @@ def _plot_speedups(axis: plt.Axes, sweep: ScanSweep) -> None:
     axis.set_xscale("log", base=2)
     axis.set_yscale("log")
     axis.set_xticks(sweep.values, [str(value) for value in sweep.values])
-    axis.yaxis.set_major_formatter(ScalarFormatter())
+    axis.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+    axis.yaxis.set_minor_formatter(NullFormatter())
     axis.set_ylabel("speed-up over the loop")
 
 
