@@ -6,6 +6,7 @@
     history.py          History: what fit records (loss, gradient norm, evaluations)
     checkpoints.py      save_checkpoint / load_checkpoint for fit's model, optimizer and history
     batching.py         padding, masking, packing, bucketing; truncated BPTT over long sequences
+    static_shapes.py    buckets of a few fixed shapes, for compilers that specialise on shapes
     curriculum.py       length schedules and mastery curricula, ScheduledBatches for fit
     curriculum_strategies.py   Zaremba and Sutskever's none / naive / mix / combined
     transfer.py         freezing, per-layer learning rates, loading pretrained weights

@@ -5,13 +5,9 @@ from __future__ import annotations
 
 from torch.testing import assert_close
 
-from rnncourse import bench
 from rnncourse.chapters.ch04_efficiency.batches import run_batch_size_sweep, run_variable_lengths
 from rnncourse.chapters.ch04_efficiency.speed import (
     run_fused_lstm_checks,
-    run_lstm_speed,
-    run_lstm_speeds,
-    run_scan_speed,
 )
 from rnncourse.chapters.ch04_efficiency.truncated_bptt import (
     delayed_recall_stream,
@@ -52,11 +48,6 @@ def test_batch_size_sweep_smoke() -> None:
     assert all(sweep.throughput[b] > 0 for b in (4, 16))
 
 
-def test_page_wrapper_leaves_out_compile() -> None:
-    rows = run_lstm_speed(**TINY, device="cpu")
-    assert [row.name for row in rows] == [bench.LSTM_LABELS[v] for v in ("torch", "loop", "fused")]
-
-
 def test_chapter_checks_pass() -> None:
     checks = run_fused_lstm_checks(seed=0)
     assert checks["gradcheck_float64"] is True
@@ -64,20 +55,73 @@ def test_chapter_checks_pass() -> None:
     assert checks["gradient_max_difference"] < 1e-4
 
 
-def test_scan_speed_experiment_reports_every_mode_and_length() -> None:
-    rows = run_scan_speed((16, 64), shapes=((2, 4),), repeats=1, device="cpu")
-    assert list(rows) == [(2, 4)]
-    assert [(row.seq_len, row.name) for row in rows[2, 4]] == [
-        (length, name) for length in (16, 64)
-        for name in ("minGRU loop", "minGRU log-space scan", "minGRU blocked scan",
-                     "minGRU chunked scan")]
-    assert all(row.ratio > 0 and row.cpu_ms >= 0 for row in rows[2, 4])
-    assert all(row.ratio == 1.0 for row in rows[2, 4] if row.name == "minGRU loop")
+def test_recompilation_count_bucketing_compiles_once_per_bucket() -> None:
+    from rnncourse.chapters.ch04_efficiency.compilation import (
+        BUCKETED,
+        CHECKED,
+        RANDOM,
+        recompilation_summary,
+        run_recompilation_count,
+    )
+
+    result = run_recompilation_count(48, batch_size=8, buckets=2, max_length=60, hidden_size=4)
+    assert result.compilations[BUCKETED] == result.distinct_shapes[BUCKETED] <= 2
+    assert result.compilations[RANDOM] == result.distinct_shapes[RANDOM] > 2
+    assert result.compilations[CHECKED] > 1  # graph breaks at the Python checks
+    assert result.padding[BUCKETED] < result.padding[RANDOM]
+    assert f"caused {result.compilations[RANDOM]} compilations" in recompilation_summary(result)
 
 
-def test_lstm_speeds_run_every_named_size_in_order() -> None:
-    sizes = {"small": (3, 2, 3, 4), "smaller": (2, 1, 2, 2)}
-    speeds = run_lstm_speeds(sizes, variants=("torch", "fused"), repeats=1, device="cpu")
-    assert list(speeds) == ["small", "smaller"]
-    assert [row.name for row in speeds["small"]] == [bench.LSTM_LABELS[v]
-                                                     for v in ("torch", "fused")]
+def _recompilations(random: int, bucketed: int):
+    from rnncourse.chapters.ch04_efficiency.compilation import (
+        BUCKETED,
+        RANDOM,
+        RecompilationResult,
+    )
+
+    runs = [RANDOM, BUCKETED]
+    return RecompilationResult(runs, {RANDOM: 8, BUCKETED: 8},
+                               {RANDOM: random, BUCKETED: bucketed},
+                               {RANDOM: random, BUCKETED: bucketed}, {RANDOM: 0.6, BUCKETED: 0.2},
+                               {RANDOM: 128, BUCKETED: 128}, {RANDOM: 1.0, BUCKETED: 1.0},
+                               [32, 64, 128, 200])
+
+
+def test_recompilation_summary_follows_the_counts() -> None:
+    from rnncourse.chapters.ch04_efficiency.compilation import recompilation_summary
+
+    assert "2.0 times the 4 of the loader bucketed" in recompilation_summary(_recompilations(8, 4))
+    assert "fewer than the 4" in recompilation_summary(_recompilations(3, 4))
+    assert "as many as the 4" in recompilation_summary(_recompilations(4, 4))
+
+
+def test_profile_and_crossover_figures_and_sentences() -> None:
+    from rnncourse.chapters.ch04_efficiency.speed import run_lstm_profiles, run_scan_crossover
+    from rnncourse.chapters.ch04_efficiency.speed_figures import (
+        crossover_sentences,
+        lstm_profile_table,
+        plot_lstm_profile,
+        plot_scan_crossover,
+    )
+
+    profiles = run_lstm_profiles({"tiny": (4, 2, 3, 5)}, repeats=1)
+    assert plot_lstm_profile(profiles).axes
+    assert lstm_profile_table(profiles["tiny"]).count("\n") == 2 + 3
+    by_length, by_width = run_scan_crossover((8, 16), (2, 4), ((1, 4), (2, 8)), 16, repeats=1)
+    assert plot_scan_crossover(by_length, by_width).axes
+    assert len(crossover_sentences(by_length, by_width)) == len(by_width.speedup)
+
+
+def test_crossover_sentences_say_where_the_loop_catches_up() -> None:
+    from rnncourse.bench import ScanSweep
+    from rnncourse.chapters.ch04_efficiency.speed_figures import crossover_sentences
+
+    by_length = ScanSweep("seq_len", [64, 256], {"chunked_scan": [2.0, 4.0]}, [1.0, 2.0],
+                          "recurrence", {"batch_size": 8, "hidden_size": 64})
+    falling = ScanSweep("width", [32, 512, 8192], {"chunked_scan": [4.0, 2.0, 0.5]},
+                        [1.0, 2.0, 3.0], "recurrence", {"seq_len": 256})
+    always = ScanSweep("width", [32, 512], {"chunked_scan": [4.0, 2.0]}, [1.0, 2.0],
+                       "recurrence", {"seq_len": 256})
+    assert "4.0 × as fast as the loop (T = 256)" in crossover_sentences(by_length, falling)[0]
+    assert "stopped beating the loop" in crossover_sentences(by_length, falling)[0]
+    assert "stayed faster than the loop" in crossover_sentences(by_length, always)[0]

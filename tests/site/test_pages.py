@@ -46,6 +46,8 @@ TAUGHT = {
         ("models/char_lm.py", "detach_state"),
         ("models/fused_lstm.py", "FusedLSTMFunction.backward"),  # the backward sweep
         ("models/scans.py", "log_space_scan"),  # the scan
+        ("training/static_shapes.py", "static_shape_batches"),  # buckets for XLA devices
+        ("chapters/ch04_efficiency/compilation.py", "CompilationCounter"),
     ],
     "05-curriculum-transfer": [
         ("training/curriculum_strategies.py", "CurriculumStrategy.sample"),  # the sampler

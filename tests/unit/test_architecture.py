@@ -147,8 +147,8 @@ def test_chapters_build_on_the_core_and_never_on_each_other() -> None:
 def test_experiments_draw_nothing() -> None:
     """A chapter's experiments return plain results; drawing is for figures, diagrams and
     widgets."""
-    drawing_modules = ("figures", "remedy_figures", "diagrams", "widgets", "run", "plotting",
-                       "diagram_kit")
+    drawing_modules = ("figures", "remedy_figures", "speed_figures", "diagrams", "widgets", "run",
+                       "plotting", "diagram_kit")
     wrong = {}
     for name in MODULES:
         if name.startswith("rnncourse.chapters") and name.rpartition(".")[2] not in (

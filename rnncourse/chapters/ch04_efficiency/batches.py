@@ -35,6 +35,7 @@ __all__ = [
     "BatchSizeSweep",
     "VariableLengthResult",
     "run_batch_size_sweep",
+    "log_uniform_lengths",
     "run_variable_lengths",
     "variable_length_adding",
 ]
@@ -124,6 +125,16 @@ def variable_length_adding(
     return sequences, torch.stack(targets)
 
 
+def log_uniform_lengths(count: int, min_length: int, max_length: int, *, seed: int = 0) -> Tensor:
+    """`count` lengths spread evenly on a log scale between min_length and max_length
+    (int64): log ℓ ~ U(log min_length, log max_length), rounded."""
+    generator = seeded_generator(seed, torch.device("cpu"))
+    log_lengths = torch.empty(count).uniform_(
+        float(torch.tensor(min_length).log()), float(torch.tensor(max_length).log()),
+        generator=generator)
+    return log_lengths.exp().round().long().clamp(min_length, max_length)
+
+
 @dataclass
 class VariableLengthResult:
     """Per strategy: share of computed steps that are padding, and seconds per epoch (forward +
@@ -179,11 +190,7 @@ def run_variable_lengths(
     extra, e.g. oneDNN's kernel set-up)."""
     device = resolve_device(device)
     clock = Clock(timer, device)
-    generator = seeded_generator(seed, torch.device("cpu"))
-    log_lengths = torch.empty(num_sequences).uniform_(
-        float(torch.tensor(min_length).log()), float(torch.tensor(max_length).log()),
-        generator=generator)
-    lengths = log_lengths.exp().round().long().clamp(min_length, max_length)
+    lengths = log_uniform_lengths(num_sequences, min_length, max_length, seed=seed)
     sequences, targets = variable_length_adding(lengths.tolist(), seed=seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

@@ -4,20 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
+from rnncourse.bench import describe_savings
 from rnncourse.chapters.ch04_efficiency.batches import run_batch_size_sweep, run_variable_lengths
+from rnncourse.chapters.ch04_efficiency.compilation import (
+    recompilation_summary,
+    recompilation_table,
+    run_recompilation_count,
+)
 from rnncourse.chapters.ch04_efficiency.data_parallel import run_data_parallel_check
 from rnncourse.chapters.ch04_efficiency.figures import (
-    lstm_speed_table,
     mixed_precision_table,
-    scan_speed_table,
     truncated_bptt_table,
     variable_length_table,
 )
 from rnncourse.chapters.ch04_efficiency.mixed_precision import run_mixed_precision
 from rnncourse.chapters.ch04_efficiency.speed import (
     run_fused_lstm_checks,
-    run_lstm_speeds,
-    run_scan_speed,
+    run_lstm_profiles,
+    run_scan_crossover,
+)
+from rnncourse.chapters.ch04_efficiency.speed_figures import (
+    crossover_sentences,
+    lstm_profile_table,
 )
 from rnncourse.chapters.ch04_efficiency.truncated_bptt import run_truncated_bptt
 from rnncourse.chapters.runner import ChapterRun, Experiment
@@ -55,13 +63,6 @@ def fused_checks(run: ChapterRun) -> tuple[Any, str]:
                     f"{checks['gradient_max_difference']:.1e}")
 
 
-def lstm_speed(run: ChapterRun) -> tuple[Any, str]:
-    speed = run_lstm_speeds(**run.settings.lstm_speed, **_common(run))
-    tables = [f"**{name}**, on {rows[0].device}\n\n{lstm_speed_table(rows)}"
-              for name, rows in speed.items()]
-    return speed, "\n\n".join(tables)
-
-
 def mixed_precision(run: ChapterRun) -> tuple[Any, str]:
     result = run_mixed_precision(**run.settings.mixed_precision, **_common(run))
     return result, mixed_precision_table(result)
@@ -73,10 +74,22 @@ def data_parallel(run: ChapterRun) -> tuple[Any, str]:
                     f"difference {result['max_weight_difference']:.1e}")
 
 
-def scan_speed(run: ChapterRun) -> tuple[Any, str]:
-    result = run_scan_speed(**run.settings.scan_speed, **_common(run))
-    longest = max(run.settings.scan_speed["lengths"])
-    return result, f"At T = {longest}:\n\n{scan_speed_table(result, longest)}"
+def lstm_profile(run: ChapterRun) -> tuple[Any, str]:
+    profiles = run_lstm_profiles(**run.settings.lstm_profile, seed=run.seed)
+    parts = [f"**{name}**, on {profile.device}\n\n{lstm_profile_table(profile)}\n\n"
+             + " ".join(describe_savings(profile)) for name, profile in profiles.items()]
+    return profiles, "\n\n".join(parts)
+
+
+def scan_crossover(run: ChapterRun) -> tuple[Any, str]:
+    sweeps = run_scan_crossover(**run.settings.scan_crossover, **_common(run))
+    return sweeps, "\n\n".join(crossover_sentences(*sweeps))
+
+
+def static_shapes(run: ChapterRun) -> tuple[Any, str]:
+    result = run_recompilation_count(**run.settings.static_shapes, timer=run.settings.timer,
+                                     seed=run.seed)
+    return result, f"{recompilation_table(result)}\n\n{recompilation_summary(result)}"
 
 
 EXPERIMENTS = (
@@ -86,8 +99,12 @@ EXPERIMENTS = (
                truncated_bptt),
     Experiment("fused-checks", "the fused LSTM's backward against gradcheck and torch.nn.LSTM",
                fused_checks),
-    Experiment("lstm-speed", "torch.nn.LSTM, the plain loop and the fused LSTM", lstm_speed),
+    Experiment("lstm-profile", "matrix products, element-wise work and overhead per LSTM "
+               "implementation", lstm_profile),
     Experiment("mixed-precision", "float32 against autocast", mixed_precision),
     Experiment("data-parallel", "DDP in two gloo processes against one process", data_parallel),
-    Experiment("scan-speed", "minGRU: the loop against its parallel scans", scan_speed),
+    Experiment("scan-crossover", "the scans' speed-up against T and B·H, and the crossover",
+               scan_crossover),
+    Experiment("static-shapes", "compilations over variable-length batches, with and without "
+               "static-shape buckets", static_shapes),
 )

@@ -8,13 +8,15 @@ are wall-clock seconds whatever it says):
     batch_size_sweep   run_batch_size_sweep      (batches.py)
     variable_lengths   run_variable_lengths      (batches.py)
     truncated_bptt     run_truncated_bptt        (truncated_bptt.py)
-    lstm_speed         run_lstm_speeds           (speed.py)
     mixed_precision    run_mixed_precision       (mixed_precision.py)
     data_parallel      run_data_parallel_check   (data_parallel.py)
-    scan_speed         run_scan_speed            (speed.py)
+    static_shapes      run_recompilation_count   (compilation.py)
+    lstm_profile       run_lstm_profiles         (speed.py)
+    scan_crossover     run_scan_crossover        (speed.py)
 
-The paper scale adds the size of PyTorch's fastrnns benchmark (T = 100, B = 64, I = H = 512),
-the `torch.compile` variant (its compilation takes minutes) and a wide minGRU step (64 x 256).
+The paper scale profiles the benchmark's full length (T = 100) with the compiled FusedLSTM
+variant too (its compilation takes minutes), sweeps the scans to T = 16384 and over widths at
+T = 4096 for the whole minGRU layer, and counts compilations over 1024 sequences.
 `rnncourse bench` measures the same at the benchmark's full sizes.
 """
 
@@ -38,18 +40,16 @@ class EfficiencySettings:
     batch_size_sweep: Mapping[str, Any]
     variable_lengths: Mapping[str, Any]
     truncated_bptt: Mapping[str, Any]
-    lstm_speed: Mapping[str, Any]
     mixed_precision: Mapping[str, Any]
     data_parallel: Mapping[str, Any]
-    scan_speed: Mapping[str, Any]
+    static_shapes: Mapping[str, Any]
+    lstm_profile: Mapping[str, Any]
+    scan_crossover: Mapping[str, Any]
 
 
-BOOK_SIZES = arguments(**{"default: T=100, B=64, I=H=256": (100, 64, 256, 256),
-                          "narrow: T=100, B=16, I=H=32": (100, 16, 32, 32)})
-# PyTorch's fastrnns benchmark (benchmarks/fastrnns): the published speed ratios' size.
-FASTRNNS_SIZE = {"fastrnns: T=100, B=64, I=H=512": (100, 64, 512, 512)}
-SCAN_LENGTHS = (256, 512, 1024, 2048, 4096)
-SCAN_SHAPES = ((1, 32), (8, 16), (8, 64))
+# The profile's split per step does not depend on T: 32 steps keep the profiler's cost low.
+PROFILE_SIZES = arguments(**{"B=64, I=H=256 (T=32)": (32, 64, 256, 256),
+                             "narrow: B=16, I=H=32 (T=32)": (32, 16, 32, 32)})
 DATA_PARALLEL = arguments(
     config=DataParallelConfig(steps=3, global_batch_size=16, seq_len=20, hidden_size=16),
     world_size=2,
@@ -61,23 +61,25 @@ SETTINGS = Scaled(
         batch_size_sweep=arguments(),
         variable_lengths=arguments(),
         truncated_bptt=arguments(),
-        lstm_speed=arguments(sizes=BOOK_SIZES, variants=("torch", "loop", "fused")),
         mixed_precision=arguments(),
         data_parallel=DATA_PARALLEL,
-        scan_speed=arguments(lengths=SCAN_LENGTHS, shapes=SCAN_SHAPES, repeats=2),
+        static_shapes=arguments(),
+        lstm_profile=arguments(sizes=PROFILE_SIZES),
+        scan_crossover=arguments(),
     ),
     paper=EfficiencySettings(
         timer="cpu",
         batch_size_sweep=arguments(),
         variable_lengths=arguments(),
         truncated_bptt=arguments(),
-        lstm_speed=arguments(
-            sizes=arguments(**BOOK_SIZES, **FASTRNNS_SIZE),
-            variants=("torch", "loop", "fused", "compiled"),
-        ),
         mixed_precision=arguments(),
         data_parallel=DATA_PARALLEL,
-        scan_speed=arguments(lengths=SCAN_LENGTHS, shapes=SCAN_SHAPES + ((64, 256),),
-                             repeats=2),
+        static_shapes=arguments(num_sequences=1024, batch_size=32),
+        lstm_profile=arguments(
+            sizes=arguments(**{"default: T=100, B=64, I=H=256": (100, 64, 256, 256)},
+                            **PROFILE_SIZES),
+            variants=("loop", "fused_torch", "fused", "fused_compiled", "torch"), repeats=5),
+        scan_crossover=arguments(lengths=(64, 256, 1024, 4096, 16384), width_seq_len=4096,
+                                 level="layer", repeats=3),
     ),
 )

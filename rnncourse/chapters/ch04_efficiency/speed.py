@@ -14,10 +14,20 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import Tensor, nn
 
-from rnncourse.bench import BenchRow, bench_lstm, bench_min_gru
+from rnncourse.bench import (
+    LSTMProfile,
+    ScanSweep,
+    profile_lstm,
+    scan_speedup_by_length,
+    scan_speedup_by_width,
+)
 from rnncourse.models.fused_lstm import FusedLSTMFunction, fused_lstm
 
-__all__ = ["run_fused_lstm_checks", "run_lstm_speed", "run_lstm_speeds", "run_scan_speed"]
+__all__ = [
+    "run_fused_lstm_checks",
+    "run_lstm_profiles",
+    "run_scan_crossover",
+]
 
 
 def run_fused_lstm_checks(seed: int = 0) -> dict[str, float | bool]:
@@ -59,50 +69,37 @@ def run_fused_lstm_checks(seed: int = 0) -> dict[str, float | bool]:
     }
 
 
-def run_lstm_speed(
-    seq_len: int = 100,
-    batch_size: int = 64,
-    input_size: int = 256,
-    hidden_size: int = 256,
-    *,
-    variants: Sequence[str] = ("torch", "loop", "fused"),
-    repeats: int = 3,
-    timer: str = "cpu",
-    device: torch.device | str | None = None,
-    seed: int = 0,
-) -> list[BenchRow]:
-    """`rnncourse.bench.bench_lstm` with the page's defaults (no compiled variant: compiling
-    takes longer than the page may)."""
-    return bench_lstm(seq_len, batch_size, input_size, hidden_size, device=device,
-                      variants=variants, repeats=repeats, timer=timer, seed=seed)
-
-
-def run_lstm_speeds(
+def run_lstm_profiles(
     sizes: Mapping[str, tuple[int, int, int, int]],
     *,
-    variants: Sequence[str] = ("torch", "loop", "fused"),
-    repeats: int = 3,
-    timer: str = "cpu",
-    device: torch.device | str | None = None,
+    variants: Sequence[str] = ("loop", "fused_torch", "fused", "torch"),
+    repeats: int = 2,
     seed: int = 0,
-) -> dict[str, list[BenchRow]]:
-    """`run_lstm_speed` at each named size (T, B, I, H) of `sizes`, in order."""
-    return {name: run_lstm_speed(*size, variants=variants, repeats=repeats, timer=timer,
-                                 device=device, seed=seed)
+) -> dict[str, LSTMProfile]:
+    """`rnncourse.bench.profile_lstm` at each named size (T, B, I, H), one thread, on the CPU:
+    each implementation's forward + backward CPU time split into matrix products, element-wise
+    work and framework overhead."""
+    return {name: profile_lstm(*size, variants=variants, repeats=repeats, seed=seed)
             for name, size in sizes.items()}
 
 
-def run_scan_speed(
-    lengths: Sequence[int] = (256, 512, 1024, 2048, 4096),
-    shapes: Sequence[tuple[int, int]] = ((1, 32), (8, 16), (8, 64)),
+def run_scan_crossover(
+    lengths: Sequence[int] = (64, 256, 1024, 4096),
+    shape: tuple[int, int] = (8, 64),
+    widths: Sequence[tuple[int, int]] = ((1, 32), (8, 64), (16, 128), (64, 256)),
+    width_seq_len: int = 256,
     *,
-    repeats: int = 3,
+    level: str = "recurrence",
+    repeats: int = 2,
     timer: str = "cpu",
     device: torch.device | str | None = None,
     seed: int = 0,
-) -> dict[tuple[int, int], list[BenchRow]]:
-    """minGRU forward + backward (`rnncourse.bench.bench_min_gru`), the loop against both scans,
-    over the sequence lengths, for each (batch size, hidden size) in `shapes` (input = hidden)."""
-    return {(batch, hidden): bench_min_gru(lengths, batch, hidden, device=device,
-                                           repeats=repeats, timer=timer, seed=seed)
-            for batch, hidden in shapes}
+) -> tuple[ScanSweep, ScanSweep]:
+    """Each scan's speed-up over the loop against T at one (B, H) = `shape`, and against the
+    width B·H of a step over `widths` at T = `width_seq_len` (`rnncourse.bench`'s sweeps;
+    `level` "recurrence": h_t = a_t ⊙ h_{t-1} + b_t alone, or "layer": the whole minGRU)."""
+    options = {"level": level, "repeats": repeats, "timer": timer, "device": device,
+               "seed": seed}
+    by_length = scan_speedup_by_length(lengths, *shape, **options)
+    by_width = scan_speedup_by_width(widths, width_seq_len, **options)
+    return by_length, by_width
