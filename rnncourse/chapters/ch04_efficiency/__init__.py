@@ -1,4 +1,4 @@
-"""Chapter 4, efficiency: mini-batches, packing, fused kernels, GPUs, many machines, parallel
+"""Chapter 4, efficiency: mini-batches, packing, fused kernels, GPUs and TPUs, many machines, parallel
 scans (book/04-efficiency.md).
 
     batches.py          throughput against batch size; padding, packing and bucketing
