@@ -2,7 +2,9 @@
 
 Each student is graded by nbgrader in a course root of their own (configuration, source, a copy
 of the exercise's gradebook, their one submission), so students are graded in parallel without
-sharing a gradebook; the results are then merged. What comes out, in the output folder:
+sharing a gradebook; the results are then merged. Each submission runs in a new kernel process,
+forked from a warm template that has imported torch (`rnncourse.grading.warm_kernels`).
+What comes out, in the output folder:
 
 - `grades.csv`: student, the points of each part, total, status, message;
 - `feedback/<student>/<exercise>/<notebook>.html`: nbgrader's feedback page for each student,
@@ -55,11 +57,15 @@ _EVENT_STATUS = {"tampering": "tampered", "crash": "crashed", "timeout": "timeou
 
 @dataclass(frozen=True)
 class GradeOptions:
-    """Time limits (seconds) and how many students are graded at once (None: one per core)."""
+    """Time limits (seconds), how many students are graded at once (None: one per core) and
+    the kernel manager nbclient uses."""
 
     cell_timeout: int = 60
     notebook_timeout: int = 600
     jobs: int | None = None
+    # Kernels forked from a warm process (`rnncourse.grading.warm_kernels`); jupyter_client's
+    # "jupyter_client.manager.AsyncKernelManager" starts each from scratch.
+    kernel_manager: str = "rnncourse.grading.warm_kernels.ForkedKernelManager"
 
     def __post_init__(self) -> None:
         for name in ("cell_timeout", "notebook_timeout"):
@@ -126,7 +132,9 @@ def _course_config(course_root: Path, options: GradeOptions, report: Path) -> st
             + f"c.GenerateFeedback.preprocessors = {FEEDBACK_PREPROCESSORS!r}\n"
             + f"c.Execute.timeout = {options.cell_timeout}\n"
             + f"c.GuardedExecute.notebook_timeout = {options.notebook_timeout}\n"
-            + f"c.GuardedExecute.report_file = {str(report)!r}\n")
+            + f"c.GuardedExecute.report_file = {str(report)!r}\n"
+            + "c.GuardedExecute.kernel_manager_class = "
+            + f"{options.kernel_manager!r}\n")
 
 
 def _make_root(root: Path, course_root: Path, exercise_id: str, options: GradeOptions) -> None:
