@@ -46,7 +46,28 @@ from traitlets import Integer, Unicode
 from rnncourse.grading.guard_plan import guard_plan, parse_cell, top_level_names
 from rnncourse.grading.outputs import clean_errors, error_output, zero_parts_with_forbidden_calls
 
-GUARD_SOURCE = Path(__file__).with_name("guard.py").read_text()
+# The guard's files, in the order in which they run in the kernel, as one source text.
+GUARD_FILES = ("guard_values.py", "guard_shell.py", "guard_audit.py", "guard.py")
+
+
+def guard_source() -> str:
+    """The guard's files as the one source text the kernel runs (in a namespace of its own,
+    never imported there): their imports of each other, and every `from __future__` line but
+    the first, are left out, since the names they bring are defined above them."""
+    texts = []
+    for number, name in enumerate(GUARD_FILES):
+        text = Path(__file__).with_name(name).read_text()
+        lines = text.splitlines()
+        for node in ast.parse(text).body:
+            if isinstance(node, ast.ImportFrom) and (
+                    (node.module or "").startswith("rnncourse.grading.guard")
+                    or (node.module == "__future__" and number > 0)):
+                lines[node.lineno - 1:node.end_lineno] = [""] * (node.end_lineno - node.lineno + 1)
+        texts.append("\n".join(lines))
+    return "\n\n".join(texts) + "\n"
+
+
+GUARD_SOURCE = guard_source()
 
 # nbgrader's autograde steps, with GuardedExecute in place of Execute and without IgnorePattern.
 AUTOGRADE_PREPROCESSORS = [
