@@ -145,6 +145,8 @@ class ForkedProvisioner(LocalProvisioner):
             return await super().launch_kernel(cmd, **kwargs)
         cwd = str(kwargs.get("cwd") or Path.cwd())
         env = dict(kwargs.get("env") or os.environ)
+        # As jupyter_client's launcher; the kernel then exits when its template does.
+        env["JPY_PARENT_PID"] = str(os.getpid())
         self.process = ForkedProcess(template.fork(cmd, cwd, env))
         self.pid = self.pgid = self.process.pid  # the kernel leads a session of its own
         self.cwd = cwd
@@ -175,7 +177,8 @@ def _become_kernel(request: dict) -> None:
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
-    del sys.path[0]  # the template's folder; IPython puts the kernel's working folder in front
+    if request.get("own_folder") in sys.path:  # IPython puts the kernel's folder in front
+        sys.path.remove(request["own_folder"])
     import ipykernel_launcher
     from ipykernel import kernelapp
 
@@ -206,8 +209,10 @@ def serve() -> None:
     answers = sys.stdout
     answers.write(json.dumps({"ready": True}) + "\n")
     answers.flush()
+    # The folder `python -m` put first on sys.path (none with -P or PYTHONSAFEPATH).
+    own_folder = sys.path[0] if sys.path and sys.path[0] in ("", os.getcwd()) else None
     for line in sys.stdin:
-        request = json.loads(line)
+        request = {**json.loads(line), "own_folder": own_folder}
         pid = os.fork()
         if pid == 0:
             try:

@@ -78,3 +78,12 @@ def test_without_fork_the_kernel_starts_as_usual(tmp_path, monkeypatch) -> None:
 def test_a_forked_process_reports_its_end() -> None:
     process = ForkedProcess(2 ** 22 + 12345)  # no such process
     assert process.poll() is not None and process.wait(timeout=1) == process.returncode
+
+
+def test_a_forked_kernel_sees_the_paths_of_one_started_afresh(tmp_path, monkeypatch) -> None:
+    show = "import os, sys\nprint(repr((sys.path, os.getcwd(), sorted(os.environ))))"
+    forked = run(tmp_path, show)[0].cells[0].outputs[0]["text"]
+    monkeypatch.setattr(warm_kernels, "fork_is_safe", lambda: False)
+    monkeypatch.setattr(warm_kernels, "_template", None)
+    fresh = run(tmp_path, show)[0].cells[0].outputs[0]["text"]
+    assert forked == fresh
