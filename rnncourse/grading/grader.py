@@ -2,7 +2,9 @@
 
 Each student is graded by nbgrader in a course root of their own (configuration, source, a copy
 of the exercise's gradebook, their one submission), so students are graded in parallel without
-sharing a gradebook; the results are then merged. What comes out, in the output folder:
+sharing a gradebook; the results are then merged. Each submission runs in a new kernel process,
+forked from a warm template that has imported torch (`rnncourse.grading.warm_kernels`).
+What comes out, in the output folder:
 
 - `grades.csv`: student, the points of each part, total, status, message;
 - `feedback/<student>/<exercise>/<notebook>.html`: nbgrader's feedback page for each student,
@@ -40,8 +42,10 @@ from pathlib import Path
 
 import nbformat
 
+from rnncourse.grading.atomic_files import write_atomically
 from rnncourse.grading.exercises import grade_cells_by_part
 from rnncourse.grading.pool import run_jobs, usable_cores
+from rnncourse.grading.shards import Shard, check_shard_output, write_manifest
 from rnncourse.grading.submissions import find_submissions, prepare, read_notebook
 from rnncourse.grading.worker import REPORT_NAME, run_converter
 
@@ -53,11 +57,15 @@ _EVENT_STATUS = {"tampering": "tampered", "crash": "crashed", "timeout": "timeou
 
 @dataclass(frozen=True)
 class GradeOptions:
-    """Time limits (seconds) and how many students are graded at once (None: one per core)."""
+    """Time limits (seconds), how many students are graded at once (None: one per core) and
+    the kernel manager nbclient uses."""
 
     cell_timeout: int = 60
     notebook_timeout: int = 600
     jobs: int | None = None
+    # Kernels forked from a warm process (`rnncourse.grading.warm_kernels`); jupyter_client's
+    # "jupyter_client.manager.AsyncKernelManager" starts each from scratch.
+    kernel_manager: str = "rnncourse.grading.warm_kernels.ForkedKernelManager"
 
     def __post_init__(self) -> None:
         for name in ("cell_timeout", "notebook_timeout"):
@@ -95,12 +103,14 @@ class GradeReport:
     gradebook: Path
     seconds: float
     jobs: int
+    shard: str = ""  # "K/N" when one shard of the class was graded
 
     def summary(self) -> str:
         maximum = sum(self.max_points.values())
         counts = {status: sum(g.status == status for g in self.grades) for status in STATUS_ORDER}
         mean = sum(g.total for g in self.grades) / len(self.grades) if self.grades else 0.0
-        lines = [f"graded {len(self.grades)} submissions of {self.exercise_id} in "
+        of_shard = f" (shard {self.shard})" if self.shard else ""
+        lines = [f"graded {len(self.grades)} submissions of {self.exercise_id}{of_shard} in "
                  f"{self.seconds:.0f} s ({self.jobs} at a time)",
                  f"mean {mean:.2f} of {maximum:g} points; "
                  + ", ".join(f"{n} {status}" for status, n in counts.items() if n)]
@@ -109,17 +119,6 @@ class GradeReport:
                 lines.append(f"  {row.student}: {row.status}, {row.total:g} points: {row.message}")
         lines.append(f"table: {self.table}\nfeedback: {self.feedback}\ngradebook: {self.gradebook}")
         return "\n".join(lines)
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write `data` to a temporary file beside `path`, then rename it to `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    try:
-        partial.write_bytes(data)
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 def _course_config(course_root: Path, options: GradeOptions, report: Path) -> str:
@@ -133,7 +132,9 @@ def _course_config(course_root: Path, options: GradeOptions, report: Path) -> st
             + f"c.GenerateFeedback.preprocessors = {FEEDBACK_PREPROCESSORS!r}\n"
             + f"c.Execute.timeout = {options.cell_timeout}\n"
             + f"c.GuardedExecute.notebook_timeout = {options.notebook_timeout}\n"
-            + f"c.GuardedExecute.report_file = {str(report)!r}\n")
+            + f"c.GuardedExecute.report_file = {str(report)!r}\n"
+            + "c.GuardedExecute.kernel_manager_class = "
+            + f"{options.kernel_manager!r}\n")
 
 
 def _make_root(root: Path, course_root: Path, exercise_id: str, options: GradeOptions) -> None:
@@ -198,10 +199,10 @@ def _write_table(path: Path, rows: list[StudentGrade], parts: list[str]) -> None
     for row in rows:
         writer.writerow([row.student, *(f"{row.parts[p]:g}" for p in parts), f"{row.total:g}",
                          row.status, row.message])
-    _write_atomically(path, buffer.getvalue().encode())
+    write_atomically(path, buffer.getvalue().encode())
 
 
-def _write_gradebook(template: Path, target: Path, exercise_id: str,
+def write_gradebook(template: Path, target: Path, exercise_id: str,
                      rows: list[StudentGrade]) -> None:
     """The exercise's gradebook with every student's scores, renamed into place when done."""
     from nbgrader.api import Gradebook
@@ -228,16 +229,23 @@ def _write_gradebook(template: Path, target: Path, exercise_id: str,
 
 def grade(course_root: str | Path, exercise_id: str, submissions: str | Path,
           output: str | Path, options: GradeOptions = GradeOptions(),
-          progress: Callable[[str], None] | None = None) -> GradeReport:
+          progress: Callable[[str], None] | None = None,
+          shard: Shard | None = None) -> GradeReport:
     """Grade every submission of `exercise_id` in `submissions` into `output` (see the module
-    docstring). `progress`, when given, receives one line per student as they finish."""
+    docstring). `progress`, when given, receives one line per student as they finish. With
+    `shard`, only that shard's students are graded, and `output` also gets the shard's manifest
+    for `rnncourse grade merge` (`rnncourse.grading.shards`)."""
     course_root, output = Path(course_root), Path(output)
+    if shard is not None:
+        check_shard_output(output, exercise_id, shard)
     sources = sorted((course_root / "solutions" / exercise_id).glob("*.ipynb"))
     if len(sources) != 1:
         raise ValueError(f"solutions/{exercise_id} must hold exactly one notebook, "
                          f"found {len(sources)}")
     notebook_name = sources[0].stem
     found = find_submissions(submissions, exercise_id, notebook_name)
+    if shard is not None:
+        found = [submission for submission in found if shard.holds(submission.student)]
     jobs = min(options.jobs or usable_cores(), max(1, len(found)))
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="rnncourse-grade-") as work_folder:
@@ -295,9 +303,13 @@ def grade(course_root: str | Path, exercise_id: str, submissions: str | Path,
         for row in ordered:
             page = (answers.get(row.student) or {}).get("feedback", "")
             data = Path(page).read_bytes() if page else _feedback_page(exercise_id, row)
-            _write_atomically(feedback / row.student / exercise_id / f"{notebook_name}.html",
+            write_atomically(feedback / row.student / exercise_id / f"{notebook_name}.html",
                               data)
-        _write_gradebook(template / "gradebook.db", output / "gradebook.db", exercise_id, ordered)
+        write_gradebook(template / "gradebook.db", output / "gradebook.db", exercise_id, ordered)
         _write_table(output / "grades.csv", ordered, list(parts))
+        if shard is not None:  # written last: a shard with a manifest is complete
+            write_manifest(output, exercise_id, shard, [row.student for row in ordered],
+                           max_points)
     return GradeReport(exercise_id, max_points, ordered, output / "grades.csv", feedback,
-                       output / "gradebook.db", time.monotonic() - started, jobs)
+                       output / "gradebook.db", time.monotonic() - started, jobs,
+                       shard.label if shard else "")

@@ -4,7 +4,9 @@ nbgrader runs a submission's cells and its restored test cells in one Python pro
 code can replace what the tests compare with (`torch.allclose = lambda *a, **k: True`,
 `builtins.abs = ...`, a global `abs` that shadows the builtin) or change how the kernel runs
 cells. This module runs *inside the grading kernel*: `rnncourse.grading.execution` sends its
-source text before any student cell and calls `install`; it is never imported by the grader.
+source text, after that of the modules it builds on (`guard_values`: where a value comes from;
+`guard_shell`: the shell's state; `guard_audit`: the audit hook), before any student cell, in a
+namespace of its own, and calls `install`; it is never imported by the grader or the kernel.
 Only the standard library is used, so it works with any kernel environment.
 
 What it does:
@@ -53,7 +55,6 @@ separate user per submission); see the instructors' guide.
 from __future__ import annotations
 
 import builtins
-import functools
 import importlib
 import os
 import sys
@@ -61,122 +62,22 @@ import sysconfig
 import types
 import warnings
 
-_MISSING = object()
-# Audit events that notebook code may not raise (see `Guard._audit`).
-_WATCHED_EVENTS = frozenset({
-    "object.__setattr__", "object.__delattr__", "sys.settrace", "sys.setprofile",
-    "gc.get_referents", "gc.get_referrers", "gc.get_objects", "open",
-})
-# Files that hold solutions or hidden tests (the source notebooks, the gradebook): notebook code
-# may not open them while it is graded.
-_COURSE_FILES = (".ipynb", ".db", ".db-journal")
-# Function attributes that change what a function does (CPython audits setting them).
-_FUNCTION_INTERNALS = frozenset({"__code__", "__defaults__", "__kwdefaults__"})
-# How many objects `Guard._made_by_notebook` looks at to tell where a value comes from.
-_PROVENANCE_LIMIT = 100
+from rnncourse.grading.guard_audit import AuditHook
+from rnncourse.grading.guard_shell import ShellState
+from rnncourse.grading.guard_values import (
+    _MISSING,
+    TamperingError,
+    _is_code,
+    _is_method,
+    _package_of,
+    _top_level,
+)
+
 # Packages whose classes' special attributes notebook code may not set, besides the protected
 # ones (CPython audits `__class__`, `__bases__`, `__name__`..., not ordinary class attributes).
 _ALWAYS_PROTECTED_TYPES = ("builtins", "IPython", "ipykernel", "traitlets")
 # Builtins the IPython shell adds and removes around each cell (not student changes).
 _SHELL_BUILTINS = frozenset({"get_ipython", "exit", "quit", "display", "__IPYTHON__"})
-# Lists of the shell that rewrite code before it runs (an AST transformer could drop asserts).
-_TRANSFORM_LISTS = (("", "ast_transformers"), ("", "input_transformers_post"),
-                    ("input_transformer_manager", "cleanup_transforms"),
-                    ("input_transformer_manager", "line_transforms"),
-                    ("input_transformer_manager", "token_transformers"))
-
-
-class TamperingError(Exception):
-    """Notebook code changed something the tests rely on; the test cell scores 0."""
-
-
-def _is_code(value: object) -> bool:
-    return callable(value) or isinstance(value, types.ModuleType)
-
-
-def _is_method(value: object) -> bool:
-    """Whether a class attribute acts as code: a callable or a descriptor (a property, a
-    `functools.partialmethod`, ...)."""
-    return callable(value) or hasattr(type(value), "__get__")
-
-
-def _top_level(name: str) -> str:
-    return name.partition(".")[0]
-
-
-def _package_of(cls: type) -> str:
-    """The top-level package a class was defined in ("" when it does not say)."""
-    try:
-        return _top_level(str(cls.__module__ or ""))
-    except Exception:  # a metaclass with an unusual __module__
-        return ""
-
-
-def _module_of(cls: type) -> str:
-    """The name of the module a class says it was defined in, read without its metaclass."""
-    try:
-        name = type.__dict__["__module__"].__get__(cls)
-    except Exception:  # a C type without one
-        return ""
-    return name if isinstance(name, str) else ""
-
-
-def _defined_where_it_says(cls: type) -> bool:
-    """Whether the module a class names holds it under its name (so that module defined it)."""
-    module = sys.modules.get(_module_of(cls))
-    if not isinstance(module, types.ModuleType):
-        return False
-    value: object = module
-    for name in str(type.__dict__["__qualname__"].__get__(cls)).split("."):
-        if isinstance(value, type):
-            value = type.__dict__["__dict__"].__get__(value).get(name)
-        elif isinstance(value, types.ModuleType):
-            value = vars(value).get(name)
-        else:  # a class defined in a function: `f.<locals>.C`
-            return False
-    return value is cls
-
-
-def _closure_contents(function: types.FunctionType) -> list:
-    contents = []
-    for cell in function.__closure__ or ():
-        try:
-            contents.append(cell.cell_contents)
-        except ValueError:  # a cell not filled yet
-            continue
-    return contents
-
-
-def _parts(value: object) -> list:
-    """What a callable or descriptor is built from: what a partial, method, property or
-    `functools.wraps` wrapper calls, the contents of a function's closure, the callables an
-    object holds (a `types.SimpleNamespace`, a cache wrapper, a module made on the fly)."""
-    if isinstance(value, functools.partial | functools.partialmethod):
-        return [value.func, *value.args, *value.keywords.values()]
-    if isinstance(value, property):
-        return [value.fget, value.fset, value.fdel]
-    if isinstance(value, classmethod | staticmethod):
-        return [value.__func__]
-    if isinstance(value, types.MethodType):
-        return [value.__func__, value.__self__]
-    if isinstance(value, types.BuiltinMethodType | types.MethodWrapperType):
-        return [value.__self__]
-    if isinstance(value, types.FunctionType):
-        return [*_closure_contents(value), vars(value).get("__wrapped__")]
-    if isinstance(value, type):
-        if _defined_where_it_says(value):
-            return []  # judged by the module that defines it
-        # A class made by `type(...)` or in an `exec` string: its methods tell.
-        return [item for item in type.__dict__["__dict__"].__get__(value).values()
-                if _is_method(item)]
-    if isinstance(value, types.ModuleType) and vars(value).get("__spec__") is not None:
-        return []  # an imported module, judged by its file
-    try:
-        namespace = object.__getattribute__(value, "__dict__")
-    except Exception:  # no instance dictionary
-        namespace = {}
-    return [type(value)] + ([item for item in namespace.values() if callable(item)]
-                            if isinstance(namespace, dict) else [])
 
 
 def _resolve(path: str) -> object:
@@ -193,7 +94,7 @@ def _resolve(path: str) -> object:
     raise ImportError(path)
 
 
-class Guard:
+class Guard(AuditHook, ShellState):
     """The state recorded before student code runs, and the checks around each locked cell."""
 
     def __init__(self, packages: list[str], bindings: dict[str, str], filename: str,
@@ -258,22 +159,6 @@ class Guard:
 
     # --- recording and protecting -------------------------------------------------------------
 
-    def _record_shell(self) -> None:
-        shell = self.shell
-        self.instances = [(target, dict(vars(target))) for target in
-                          (shell, getattr(shell, "kernel", None)) if target is not None]
-        self.transforms = []
-        for owner_name, attribute in _TRANSFORM_LISTS:
-            owner = getattr(shell, owner_name, None) if owner_name else shell
-            current = getattr(owner, attribute, None)
-            if isinstance(current, list):
-                self.transforms.append((owner, attribute, current, list(current)))
-        events = getattr(shell, "events", None)
-        callbacks = getattr(events, "callbacks", {})
-        self.callbacks = {event: (handlers, list(handlers)) for event, handlers in
-                          callbacks.items() if isinstance(handlers, list)}
-        self.custom_exceptions = getattr(shell, "custom_exceptions", ())
-
     def _freeze(self) -> None:
         guard = self
 
@@ -295,12 +180,6 @@ class Guard:
                 except TypeError:
                     continue
 
-    def _trusted_file(self, filename: object) -> bool:
-        return isinstance(filename, str) and filename.startswith(self.trusted)
-
-    def _trusted(self, frame: types.FrameType) -> bool:
-        return self._trusted_file(frame.f_code.co_filename)
-
     def _allow_change(self, module: types.ModuleType, name: str, value: object,
                       frame: types.FrameType) -> None:
         saved = self.saved_by_module.get(id(module))
@@ -316,47 +195,6 @@ class Guard:
             del saved[name]
         else:
             saved[name] = value
-
-    def _audit(self, event: str, arguments: tuple) -> None:
-        if event not in _WATCHED_EVENTS:
-            return
-        if event == "open":
-            self._check_open(arguments[0])
-            return
-        if event.startswith("object."):
-            target, name = arguments[0], arguments[1]
-            if isinstance(target, type):
-                if _package_of(target) not in self.type_packages:
-                    return
-            elif isinstance(target, types.FunctionType):
-                # `torch.testing.assert_close.__code__ = ...` keeps the function's identity.
-                if name not in _FUNCTION_INTERNALS or self._from_notebook(target):
-                    return
-            elif not (name == "__class__" and isinstance(target, types.ModuleType)
-                      and self.modules.get(target.__name__) is target):
-                return
-            what = f"change {getattr(target, '__name__', target)}.{name}"
-        else:
-            what = f"call {event}"
-        if not self._trusted(sys._getframe(1)):
-            raise TamperingError(f"notebook code may not {what} while it is graded")
-
-    def _check_open(self, path: object) -> None:
-        """Refuse notebook code (anywhere on the stack, so also through a library such as
-        pathlib) the files that hold solutions or hidden tests."""
-        if isinstance(path, os.PathLike):
-            path = os.fspath(path)
-        if isinstance(path, bytes):
-            path = path.decode(errors="replace")
-        if not isinstance(path, str) or not (path.endswith(_COURSE_FILES)
-                                             or f"{os.sep}solutions{os.sep}" in path):
-            return
-        frame = sys._getframe(2)
-        while frame is not None:
-            if not self._trusted(frame):
-                raise TamperingError("notebook code may not read the course's notebooks, "
-                                     "solutions or gradebook while it is graded")
-            frame = frame.f_back
 
     # --- around each locked cell --------------------------------------------------------------
 
@@ -402,109 +240,6 @@ class Guard:
                 changed.append(f"{cls.__module__}.{cls.__qualname__}.{key}")
                 if restore:
                     type.__delattr__(cls, key)
-        return changed
-
-    def _from_notebook(self, value: object) -> bool:
-        """Whether notebook code (cells, `exec` strings) defined `value` itself: a function
-        by the file of its code, a module by its file, anything else by its class's module."""
-        while isinstance(value, functools.partial):
-            value = value.func
-        if isinstance(value, classmethod | staticmethod | types.MethodType):
-            value = value.__func__
-        if isinstance(value, types.FunctionType):
-            return not self._trusted_file(value.__code__.co_filename)
-        if isinstance(value, types.ModuleType):
-            file = vars(value).get("__file__")
-            if file is not None and not self._trusted_file(file):
-                return True
-        module_name = _module_of(value if isinstance(value, type) else type(value))
-        if module_name == "__main__":
-            return True
-        module = sys.modules.get(module_name)
-        file = vars(module).get("__file__") if isinstance(module, types.ModuleType) else None
-        return file is not None and not self._trusted_file(file)
-
-    def _made_by_notebook(self, value: object) -> bool:
-        """Whether notebook code defined `value` or anything it is built from (see `_parts`):
-        a library wrapper around a student's function is the student's function."""
-        pending, seen = [value], set()
-        while pending and len(seen) < _PROVENANCE_LIMIT:
-            item = pending.pop()
-            if item is None or id(item) in seen:
-                continue
-            seen.add(id(item))
-            try:
-                if self._from_notebook(item):
-                    return True
-                pending.extend(_parts(item))
-            except Exception:  # an object that cannot be inspected: judged by the rest
-                continue
-        return False
-
-    def _made_by_library(self, value: object) -> bool:
-        """Whether `value` is what a library puts in its own classes and globals: at its core
-        (what a descriptor, method or partial holds) a function from a library file, a class
-        or a module, built from nothing notebook code defined. A C function at the core is
-        not: notebook code can take any of those (`partialmethod(operator.is_not)`)."""
-        core = value
-        for _ in range(16):
-            if isinstance(core, classmethod | staticmethod | types.MethodType):
-                core = core.__func__
-            elif isinstance(core, property):
-                core = core.fget or core.fset or core.fdel
-            elif isinstance(core, functools.partial | functools.partialmethod
-                            | functools.cached_property):
-                core = core.func
-            else:
-                break
-        if isinstance(core, types.FunctionType):
-            library = self._trusted_file(core.__code__.co_filename)
-        else:
-            library = isinstance(core, type | types.ModuleType)
-        return library and not self._made_by_notebook(value)
-
-    def _restore_shell(self) -> list[str]:
-        """Undo notebook changes to the shell: method overrides, code transformers, event
-        callbacks, exception handlers, sys streams and hooks, trace functions."""
-        changed = []
-        for target, recorded in self.instances:
-            current = vars(target)
-            for key, value in list(current.items()):
-                before = recorded.get(key, _MISSING)
-                if before is value or not self._from_notebook(value):
-                    continue
-                if before is not _MISSING:  # a method or hook replaced on the instance
-                    current[key] = before
-                elif callable(value) and hasattr(type(target), key):
-                    del current[key]  # an instance attribute shadowing a method
-                else:
-                    continue
-                changed.append(f"{type(target).__name__}.{key}")
-        for owner, attribute, recorded_list, recorded_items in self.transforms:
-            current_list = getattr(owner, attribute)
-            added = [item for item in current_list if item not in recorded_items]
-            if current_list is not recorded_list or any(map(self._from_notebook, added)):
-                changed.append(attribute)
-                recorded_list[:] = recorded_items + [item for item in added
-                                                     if not self._from_notebook(item)]
-                setattr(owner, attribute, recorded_list)
-        for handlers, _recorded in self.callbacks.values():
-            own = [handler for handler in handlers if self._from_notebook(handler)]
-            if own:
-                changed.append("shell event callbacks")
-                handlers[:] = [handler for handler in handlers if handler not in own]
-        if getattr(self.shell, "custom_exceptions", ()) != self.custom_exceptions:
-            changed.append("custom exception handlers")
-            self.shell.custom_exceptions = self.custom_exceptions
-        for key, value in self.system.items():
-            if getattr(sys, key) is not value:
-                setattr(sys, key, value)
-        if sys.gettrace() is not self.trace:
-            changed.append("trace function")
-            sys.settrace(self.trace)
-        if sys.getprofile() is not self.profile:
-            changed.append("profile function")
-            sys.setprofile(self.profile)
         return changed
 
     def protect(self, names: list[str], setup: bool) -> None:

@@ -5,7 +5,8 @@ It reads jobs from stdin, one JSON object per line (`{"root": ..., "exercise": .
 the configuration, the source, a gradebook and the one submission), generates its feedback, and
 writes one JSON line per job to stdout: the score of every test cell, what the grader noticed
 (time limits, crashes, tampering) and any nbgrader error. Keeping the process for many jobs pays
-for importing nbgrader once; `rnncourse.grading.grader` runs several, one per core.
+for importing nbgrader once, and its kernels are forked from one warm template that has imported
+torch (`rnncourse.grading.warm_kernels`); `rnncourse.grading.grader` runs several, one per core.
 """
 
 from __future__ import annotations
