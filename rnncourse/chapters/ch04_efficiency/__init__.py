@@ -1,5 +1,5 @@
-"""Chapter 4, efficiency: mini-batches, packing, fused kernels, GPUs and TPUs, many machines, parallel
-scans (book/04-efficiency.md).
+"""Chapter 4, efficiency: mini-batches, packing, fused kernels, GPUs and TPUs, many machines,
+parallel scans (book/04-efficiency.md).
 
     batches.py          throughput against batch size; padding, packing and bucketing
     truncated_bptt.py   carried and detached state against reset state, on delayed recall
