@@ -99,6 +99,17 @@ def _called(shortcut: Shortcut, detail: str) -> str:
             "yourself")
 
 
+def _imported(shortcut: Shortcut, frame) -> str | None:
+    """The message for forbidden code run by an `import` in the student's code (a module's own
+    set-up, not a function the student called), or None if no import is under way."""
+    while frame is not None and not _is_notebook_file(frame.f_code.co_filename):
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return (f"your code imported {shortcut.name}, which this part asks you not to use: "
+                    "write it yourself, without that import")
+        frame = frame.f_back
+    return None
+
+
 @dataclass
 class _Finding:
     what: str
@@ -162,7 +173,8 @@ class _Watch:
             if shortcut is not None and shortcut not in self.recorded:
                 name = frame.f_code.co_qualname
                 detail = "" if "<" in name else f" ({name})"
-                self.record(_called(shortcut, detail), frame, shortcut)
+                self.record(_imported(shortcut, frame) or _called(shortcut, detail), frame,
+                            shortcut)
 
     # --- the operator layer ----------------------------------------------------------------
 

@@ -145,6 +145,23 @@ def test_dropout_is_caught_in_every_form(how: str) -> None:
         assert (SEQUENCES * mask / 0.5).shape == SEQUENCES.shape
 
 
+def test_importing_the_course_library_is_named_as_an_import() -> None:
+    """A module's own set-up code runs at its first import: the message says the student
+    imported the library, not that they called whatever that set-up runs."""
+    import rnncourse.models
+    import rnncourse.models.chunked_scan as imported_before
+
+    del sys.modules["rnncourse.models.chunked_scan"]
+    try:
+        with pytest.raises(ForbiddenCallError, match="imported the course library") as caught:
+            with own_code(COURSE_LIBRARY):
+                exec("import rnncourse.models.chunked_scan", {})
+        assert "called" not in str(caught.value)
+    finally:  # the module as every other test knows it
+        sys.modules["rnncourse.models.chunked_scan"] = imported_before
+        rnncourse.models.chunked_scan = imported_before
+
+
 def test_allowed_course_functions() -> None:
     from rnncourse.data import adding_problem
 
