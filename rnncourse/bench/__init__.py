@@ -33,11 +33,13 @@ from rnncourse.bench.report import (
 )
 from rnncourse.bench.scan import (
     EAGER_SCAN_MODES,
+    MEMORY_FLOOR_LABEL,
     SCAN_LABELS,
     SCAN_MODES,
     ScanSweep,
     bench_min_gru,
     bench_recurrence,
+    memory_floor_pass,
     scan_speedup_by_length,
     scan_speedup_by_width,
 )
@@ -58,6 +60,7 @@ __all__ = [
     "GEMM_KERNELS",
     "LSTM_LABELS",
     "LSTM_VARIANTS",
+    "MEMORY_FLOOR_LABEL",
     "PROFILE_VARIANTS",
     "SCAN_LABELS",
     "SCAN_MODES",
@@ -78,6 +81,7 @@ __all__ = [
     "gemm_rates",
     "lstm_flops",
     "matmul_gflops",
+    "memory_floor_pass",
     "profile_lstm",
     "resolve_timer",
     "run_benchmarks",

@@ -8,6 +8,10 @@ Two levels are timed, forward and backward:
   every mode, plus the recurrence. Its speed-up is smaller, by Amdahl's law: a scan cannot make
   the projection's matrix product faster.
 
+The recurrence section also times a **memory floor** (`memory_floor_pass`): torch's own
+element-wise kernels moving, once, the bytes that any implementation of the recurrence must read
+and write. The loop's time over the floor's is the most a scan could gain on that device.
+
 `scan_speedup_by_length` and `scan_speedup_by_width` sweep T and B·H for chapter 4's figures: a
 scan wins while the loop's fixed cost per step dominates, and loses its edge as each step widens.
 """
@@ -30,11 +34,13 @@ from rnncourse.runtime import resolve_device
 
 __all__ = [
     "EAGER_SCAN_MODES",
+    "MEMORY_FLOOR_LABEL",
     "SCAN_LABELS",
     "SCAN_MODES",
     "ScanSweep",
     "bench_min_gru",
     "bench_recurrence",
+    "memory_floor_pass",
     "scan_speedup_by_length",
     "scan_speedup_by_width",
 ]
@@ -49,6 +55,7 @@ SCAN_LABELS = {
     "chunked_scan": "minGRU chunked scan",
     "chunked_scan_compiled": "minGRU chunked scan, compiled",
 }
+MEMORY_FLOOR_LABEL = "memory floor: each array read or written once"
 
 
 def _check_modes(modes: Sequence[str]) -> None:
@@ -68,11 +75,21 @@ def _recurrence(mode: str) -> Callable:
     return lambda a, b: chunked_scan(a, b, compiled=mode == "chunked_scan_compiled")
 
 
+def memory_floor_pass(a: torch.Tensor, b: torch.Tensor, grad: torch.Tensor) -> None:
+    """Move the bytes that forward and backward of h_t = a_t ⊙ h_{t-1} + b_t must move, once,
+    with no recurrence: the forward pass reads a and b and writes h; the backward pass reads a,
+    ∂L/∂h and h and writes ∂L/∂a and ∂L/∂b. Streamed by torch's element-wise kernels, with fresh
+    output arrays as a real pass has, and no autograd."""
+    h = torch.add(a, b)  # reads a, b; writes h
+    torch.addcmul(grad, a, h)  # reads ∂L/∂h, a, h; writes one gradient
+    torch.zeros_like(h)  # writes the other
+
+
 def _time_modes(section: str, runs: dict[str, Callable[[], None]], sizes: dict,
                 device: torch.device, modes: Sequence[str], repeats: int, warmup: int,
                 timer: str) -> list[BenchRow]:
     """Time `runs` in turn (a compiled mode's first call apart, in its note); a row per mode
-    with the loop's time over its time."""
+    (and for the memory floor, where `runs` has it) with the loop's time over its time."""
     notes = {}
     for mode, run in runs.items():
         if mode.endswith("_compiled"):  # the first call compiles
@@ -81,10 +98,14 @@ def _time_modes(section: str, runs: dict[str, Callable[[], None]], sizes: dict,
             notes[mode] = f"compile + first call {time.perf_counter() - start:.1f} s"
     timings = time_interleaved(runs, device=device, repeats=repeats, warmup=warmup, timer=timer)
     loop_ms = timings["sequential"].ms
-    return [BenchRow(section, SCAN_LABELS[mode], str(device), **sizes,
+    labels = {mode: SCAN_LABELS[mode] for mode in modes}
+    if "memory_floor" in runs:
+        labels["memory_floor"] = MEMORY_FLOOR_LABEL
+        notes["memory_floor"] = "the most a scan could gain here"
+    return [BenchRow(section, label, str(device), **sizes,
                      wall_ms=timings[mode].wall_ms, cpu_ms=timings[mode].cpu_ms,
                      ratio=loop_ms / timings[mode].ms, note=notes.get(mode, ""))
-            for mode in modes]
+            for mode, label in labels.items()]
 
 
 def bench_recurrence(
@@ -98,10 +119,13 @@ def bench_recurrence(
     warmup: int = 1,
     timer: str = "wall",
     seed: int = 0,
+    floor: bool = True,
 ) -> list[BenchRow]:
     """Forward + backward of h_t = a_t ⊙ h_{t-1} + b_t alone, a and b of shape (T, B, H) drawn
     like minGRU's (a ∈ (0.05, 0.95), b ∈ (0, 1)), gradients by `torch.autograd.grad` (nothing
-    accumulates). Ratios: the loop's time over each mode's (the speed-up), by `timer`."""
+    accumulates). Ratios: the loop's time over each mode's (the speed-up), by `timer`. With
+    `floor`, a last row per length times `memory_floor_pass` on the same arrays: its ratio is
+    the ceiling on any scan's speed-up."""
     device = resolve_device(device)
     timer = resolve_timer(timer, device)
     _check_modes(modes)
@@ -121,6 +145,9 @@ def bench_recurrence(
                 torch.autograd.grad(solve(a, b), (a, b), grad)
 
             runs[mode] = run
+        if floor:
+            arrays = (a.detach(), b.detach(), grad)
+            runs["memory_floor"] = lambda arrays=arrays: memory_floor_pass(*arrays)
         sizes = {"seq_len": seq_len, "batch_size": batch_size, "input_size": hidden_size,
                  "hidden_size": hidden_size}
         rows += _time_modes("recurrence", runs, sizes, device, modes, repeats, warmup, timer)
@@ -176,6 +203,9 @@ class ScanSweep:
 
     `axis` is "seq_len" or "width" (B·H); `values` the points on it; `speedup[mode]` one ratio
     per point; `loop_ms` the loop's time per point. `fixed` names what was held fixed.
+    `ceiling`: per point, the loop's time over the memory floor's (`memory_floor_pass`), the
+    most any scan could gain there, and `floor_ms` the floor's time; both empty for the whole
+    layer, which has no floor.
     """
 
     axis: str
@@ -186,6 +216,8 @@ class ScanSweep:
     fixed: dict[str, int] = field(default_factory=dict)
     device: str = "cpu"
     timer: str = "cpu"
+    ceiling: list[float] = field(default_factory=list)
+    floor_ms: list[float] = field(default_factory=list)
 
     def crossover(self, mode: str) -> float | None:
         """Where `mode`'s speed-up over the loop crosses 1 (the scan starts or stops winning),
@@ -208,18 +240,23 @@ def _sweep(level: str, axis: str, points: list[tuple[int, int, int]], modes: Seq
         raise ValueError(f"level must be 'recurrence' or 'layer'; got {level!r}")
     modes = [mode for mode in modes if mode != "sequential"]
     speedup: dict[str, list[float]] = {mode: [] for mode in modes}
-    loop_ms, device, timer = [], "cpu", "cpu"
+    loop_ms, ceiling, floor_ms, device, timer = [], [], [], "cpu", "cpu"
     for seq_len, batch_size, hidden_size in points:
         rows = bench((seq_len,), batch_size, hidden_size, modes=("sequential", *modes), **options)
         by_name = {row.name: row for row in rows}
         loop = by_name[SCAN_LABELS["sequential"]]
         loop_ms.append(loop.cpu_ms if loop.device == "cpu" else loop.wall_ms)
+        floor = by_name.get(MEMORY_FLOOR_LABEL)
         device = loop.device
         for mode in modes:
             speedup[mode].append(by_name[SCAN_LABELS[mode]].ratio)
+        if floor is not None:
+            ceiling.append(floor.ratio)
+            floor_ms.append(floor.cpu_ms if floor.device == "cpu" else floor.wall_ms)
     timer = resolve_timer(options.get("timer", "wall"), device)
     values = [p[0] for p in points] if axis == "seq_len" else [p[1] * p[2] for p in points]
-    return ScanSweep(axis, values, speedup, loop_ms, level, device=device, timer=timer)
+    return ScanSweep(axis, values, speedup, loop_ms, level, device=device, timer=timer,
+                     ceiling=ceiling, floor_ms=floor_ms)
 
 
 def scan_speedup_by_length(

@@ -109,7 +109,7 @@ def test_profile_and_crossover_figures_and_sentences() -> None:
     assert lstm_profile_table(profiles["tiny"]).count("\n") == 2 + 3
     by_length, by_width = run_scan_crossover((8, 16), (2, 4), ((1, 4), (2, 8)), 16, repeats=1)
     assert plot_scan_crossover(by_length, by_width).axes
-    assert len(crossover_sentences(by_length, by_width)) == len(by_width.speedup)
+    assert len(crossover_sentences(by_length, by_width)) == len(by_width.speedup) + 1  # ceiling
 
 
 def test_crossover_sentences_say_where_the_loop_catches_up() -> None:
@@ -125,3 +125,25 @@ def test_crossover_sentences_say_where_the_loop_catches_up() -> None:
     assert "4.0 × as fast as the loop (T = 256)" in crossover_sentences(by_length, falling)[0]
     assert "stopped beating the loop" in crossover_sentences(by_length, falling)[0]
     assert "stayed faster than the loop" in crossover_sentences(by_length, always)[0]
+    assert len(crossover_sentences(by_length, always)) == 1  # no floor measured: no ceiling
+
+
+def test_ceiling_sentence_compares_the_best_scan_with_the_memory_floor() -> None:
+    from rnncourse.bench import ScanSweep
+    from rnncourse.chapters.ch04_efficiency.speed_figures import (
+        ceiling_sentence,
+        crossover_sentences,
+    )
+
+    by_length = ScanSweep("seq_len", [64, 4096], {"chunked_scan": [2.0, 10.0],
+                                                  "blocked_scan": [3.0, 4.0]},
+                          [1.0, 100.0], "recurrence", {"batch_size": 8, "hidden_size": 64},
+                          ceiling=[5.0, 40.0], floor_ms=[0.2, 2.5])
+    sentence = ceiling_sentence(by_length)
+    assert "At T = 4096" in sentence and "took 2.5 ms against the loop's 100.0 ms" in sentence
+    assert "more than 40 × as fast" in sentence
+    assert "the chunked scan, was 10.0 × as fast, 25% of that ceiling" in sentence
+    by_width = ScanSweep("width", [32, 512], {"chunked_scan": [4.0, 2.0],
+                                              "blocked_scan": [3.0, 1.0]},
+                         [1.0, 2.0], "recurrence", {"seq_len": 256})
+    assert crossover_sentences(by_length, by_width)[-1] == sentence

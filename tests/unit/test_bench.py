@@ -75,8 +75,11 @@ def test_scan_sections_give_speed_ups_over_the_loop() -> None:
         (length, bench.SCAN_LABELS[mode]) for length in (8, 16) for mode in modes]
     assert all(row.ratio == 1.0 for row in rows if row.name == bench.SCAN_LABELS["sequential"])
     recurrence = bench.bench_recurrence((40,), 1, 4, repeats=1, timer="cpu")
-    assert {row.section for row in recurrence} == {"recurrence"} and len(recurrence) == len(modes)
+    assert {row.section for row in recurrence} == {"recurrence"}
+    assert [row.name for row in recurrence] == [
+        *(bench.SCAN_LABELS[mode] for mode in modes), bench.MEMORY_FLOOR_LABEL]
     assert all(row.ratio > 0 for row in recurrence)
+    assert len(bench.bench_recurrence((40,), 1, 4, repeats=1, floor=False)) == len(modes)
     with pytest.raises(ValueError, match="modes"):
         bench.bench_min_gru((8,), modes=("parallel",))
 
@@ -86,9 +89,13 @@ def test_speed_up_sweeps_and_their_crossover() -> None:
                                         modes=("chunked_scan",))
     assert sweep.axis == "width" and sweep.values == [2, 4] and sweep.fixed == {"seq_len": 24}
     assert len(sweep.speedup["chunked_scan"]) == 2 and len(sweep.loop_ms) == 2
+    assert len(sweep.ceiling) == 2 and all(ceiling > 0 for ceiling in sweep.ceiling)
+    ratios = [loop / floor for loop, floor in zip(sweep.loop_ms, sweep.floor_ms, strict=True)]
+    assert ratios == pytest.approx(sweep.ceiling)  # timed by CPU time, as the ceiling is
     by_length = bench.scan_speedup_by_length((8, 24), 1, 2, level="layer", repeats=1,
                                              modes=("blocked_scan",))
     assert by_length.values == [8, 24] and by_length.level == "layer"
+    assert by_length.ceiling == [] and by_length.floor_ms == []  # the layer has no floor
     # The crossover: where the speed-up falls through 1, on a log scale between two points.
     synthetic = bench.ScanSweep("width", [32, 512, 8192], {"scan": [20.0, 4.0, 0.25]},
                                 [1.0] * 3, "recurrence")
@@ -99,6 +106,25 @@ def test_speed_up_sweeps_and_their_crossover() -> None:
     assert rising.crossover("scan") == pytest.approx(128)
     with pytest.raises(ValueError, match="level"):
         bench.scan_speedup_by_length((8,), level="model")
+
+
+def test_memory_floor_moves_the_recurrences_arrays_and_leaves_them_alone() -> None:
+    generator = torch.Generator().manual_seed(0)
+    a, b, grad = (torch.rand(6, 3, generator=generator) for _ in range(3))
+    copies = [tensor.clone() for tensor in (a, b, grad)]
+    allocated = []
+
+    class Counting(torch.utils._python_dispatch.TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            result = func(*args, **(kwargs or {}))
+            allocated.append(tuple(result.shape))
+            return result
+
+    with Counting():
+        bench.memory_floor_pass(a, b, grad)
+    # Three arrays of the recurrence's size written (h and two gradients), inputs unchanged.
+    assert allocated == [(6, 3)] * 3
+    assert all(torch.equal(x, y) for x, y in zip((a, b, grad), copies, strict=True))
 
 
 def test_time_interleaved_takes_turns_and_picks_the_fastest_run_by_its_timer() -> None:

@@ -10,7 +10,8 @@ from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
 from rnncourse.bench import SCAN_LABELS, LSTMProfile, ScanSweep
 from rnncourse.chapters.plotting import PALETTE, new_figure, series_styles
 
-__all__ = ["crossover_sentences", "lstm_profile_table", "plot_lstm_profile", "plot_scan_crossover"]
+__all__ = ["ceiling_sentence", "crossover_sentences", "lstm_profile_table", "plot_lstm_profile",
+           "plot_scan_crossover"]
 
 # (attribute of TimeBreakdown, label, colour, hatch): hatches keep the parts apart in greyscale.
 PARTS = (
@@ -56,6 +57,9 @@ def _plot_speedups(axis: plt.Axes, sweep: ScanSweep) -> None:
         if crossing is not None:
             axis.axvline(crossing, color=style["color"], linewidth=0.8, linestyle=":")
     axis.axhline(1, color="grey", linewidth=1)
+    if sweep.ceiling:  # the loop's time over the memory floor's: no scan can go above it
+        axis.plot(sweep.values, sweep.ceiling, color="grey", linestyle="--", linewidth=1.2,
+                  label="memory floor (the most a scan could gain)")
     axis.set_xscale("log", base=2)
     axis.set_yscale("log")
     axis.set_xticks(sweep.values, [str(value) for value in sweep.values])
@@ -68,7 +72,8 @@ def _plot_speedups(axis: plt.Axes, sweep: ScanSweep) -> None:
 def plot_scan_crossover(by_length: ScanSweep, by_width: ScanSweep) -> plt.Figure:
     """Left, each scan's speed-up over the loop against T at one (B, H); right, against the
     width B·H of a step at one T. The grey line is 1 (as fast as the loop); dotted verticals mark
-    where a scan's curve crosses it (`ScanSweep.crossover`)."""
+    where a scan's curve crosses it (`ScanSweep.crossover`); the dashed grey curve, where
+    measured, is the ceiling set by the memory floor (`ScanSweep.ceiling`)."""
     figure, (lengths, widths) = new_figure(ncols=2, width=5.0, height=3.6)
     _plot_speedups(lengths, by_length)
     lengths.set_xlabel("sequence length T")
@@ -78,7 +83,8 @@ def plot_scan_crossover(by_length: ScanSweep, by_width: ScanSweep) -> plt.Figure
     _plot_speedups(widths, by_width)
     widths.set_xlabel("width of a step, B · H")
     widths.set_title(f"T = {by_width.fixed.get('seq_len')}", fontsize=9)
-    lengths.legend(fontsize=7)
+    figure.legend(*lengths.get_legend_handles_labels(), loc="outside lower center", ncols=2,
+                  fontsize=8)
     return figure
 
 
@@ -100,7 +106,24 @@ def crossover_sentences(by_length: ScanSweep, by_width: ScanSweep) -> list[str]:
             where = f"it {change} the loop at a width B · H of about {crossing:.0f}"
         sentences.append(f"The {label}: at best {best:.1f} × as fast as the loop (T = {at}); "
                          f"at T = {by_width.fixed.get('seq_len')}, {where}.")
+    if by_length.ceiling:
+        sentences.append(ceiling_sentence(by_length))
     return sentences
+
+
+def ceiling_sentence(sweep: ScanSweep) -> str:
+    """At the sweep's last point: the memory floor's ceiling on the speed-up, and how much of it
+    the best scan reached."""
+    ceiling = sweep.ceiling[-1]
+    mode = max(sweep.speedup, key=lambda name: sweep.speedup[name][-1])
+    best = sweep.speedup[mode][-1]
+    name = "T" if sweep.axis == "seq_len" else "B · H"
+    return (f"At {name} = {sweep.values[-1]}, reading and writing each array once (the memory "
+            f"floor) took {sweep.floor_ms[-1]:.1f} ms against the loop's "
+            f"{sweep.loop_ms[-1]:.1f} ms, so no scan on this core could be more than "
+            f"{ceiling:.0f} × as fast as the loop there; the fastest, the "
+            f"{SCAN_LABELS[mode].removeprefix('minGRU ')}, was {best:.1f} × as fast, "
+            f"{100 * best / ceiling:.0f}% of that ceiling.")
 
 
 def lstm_profile_table(profile: LSTMProfile) -> str:
