@@ -29,6 +29,7 @@ from rnncourse.bench.report import BenchRow
 from rnncourse.bench.timing import resolve_timer, seeded_module, time_interleaved
 from rnncourse.models.chunked_scan import chunked_scan
 from rnncourse.models.minimal import MinGRU
+from rnncourse.models.scan_kernel import kernel_scan, scan_kernel_path
 from rnncourse.models.scans import blocked_scan, linear_recurrence_loop, log_space_scan
 from rnncourse.runtime import resolve_device
 
@@ -45,14 +46,17 @@ __all__ = [
     "scan_speedup_by_width",
 ]
 
-SCAN_MODES = ("sequential", "log_scan", "blocked_scan", "chunked_scan", "chunked_scan_compiled")
-# The default: every mode that needs no compilation (a compiled mode's first call takes minutes).
+SCAN_MODES = ("sequential", "log_scan", "blocked_scan", "chunked_scan", "kernel_scan",
+              "chunked_scan_compiled")
+# The default: every mode but torch.compile's (its first call takes up to minutes; the kernel
+# scan's C file compiles in about a second, once).
 EAGER_SCAN_MODES = SCAN_MODES[:-1]
 SCAN_LABELS = {
     "sequential": "minGRU loop",
     "log_scan": "minGRU log-space scan",
     "blocked_scan": "minGRU blocked scan",
     "chunked_scan": "minGRU chunked scan",
+    "kernel_scan": "minGRU kernel scan (one pass in C)",
     "chunked_scan_compiled": "minGRU chunked scan, compiled",
 }
 MEMORY_FLOOR_LABEL = "memory floor: each array read or written once"
@@ -72,6 +76,8 @@ def _recurrence(mode: str) -> Callable:
         return lambda a, b: log_space_scan(a.log(), b.log())
     if mode == "blocked_scan":
         return blocked_scan
+    if mode == "kernel_scan":
+        return kernel_scan
     return lambda a, b: chunked_scan(a, b, compiled=mode == "chunked_scan_compiled")
 
 
@@ -96,12 +102,15 @@ def _time_modes(section: str, runs: dict[str, Callable[[], None]], sizes: dict,
             start = time.perf_counter()
             run()
             notes[mode] = f"compile + first call {time.perf_counter() - start:.1f} s"
+    if "kernel_scan" in runs and (path := scan_kernel_path(torch.empty(0, device=device))) != (
+            "C kernel"):
+        notes["kernel_scan"] = f"ran the {path}"
     timings = time_interleaved(runs, device=device, repeats=repeats, warmup=warmup, timer=timer)
     loop_ms = timings["sequential"].ms
     labels = {mode: SCAN_LABELS[mode] for mode in modes}
     if "memory_floor" in runs:
         labels["memory_floor"] = MEMORY_FLOOR_LABEL
-        notes["memory_floor"] = "the most a scan could gain here"
+        notes["memory_floor"] = "the same bytes moved once: about the most a scan can gain"
     return [BenchRow(section, label, str(device), **sizes,
                      wall_ms=timings[mode].wall_ms, cpu_ms=timings[mode].cpu_ms,
                      ratio=loop_ms / timings[mode].ms, note=notes.get(mode, ""))
@@ -265,7 +274,7 @@ def scan_speedup_by_length(
     hidden_size: int = 64,
     *,
     level: str = "recurrence",
-    modes: Sequence[str] = ("chunked_scan", "blocked_scan", "log_scan"),
+    modes: Sequence[str] = ("kernel_scan", "chunked_scan", "blocked_scan", "log_scan"),
     **options,
 ) -> ScanSweep:
     """Each scan's speed-up over the loop against T, at one (B, H). `level`: "recurrence" or
@@ -282,7 +291,7 @@ def scan_speedup_by_width(
     seq_len: int = 4096,
     *,
     level: str = "recurrence",
-    modes: Sequence[str] = ("chunked_scan", "blocked_scan", "log_scan"),
+    modes: Sequence[str] = ("kernel_scan", "chunked_scan", "blocked_scan", "log_scan"),
     **options,
 ) -> ScanSweep:
     """Each scan's speed-up over the loop against the width B·H of a step, at one T: where the

@@ -18,7 +18,8 @@ HELP = ("time torch.nn.LSTM against the plain-loop, fused and compiled LSTMs, an
 
 # The same names as rnncourse.bench.LSTM_VARIANTS and SCAN_MODES (a test checks they agree).
 LSTM_VARIANTS = ("torch", "loop", "fused", "fused_compiled", "compiled")
-SCAN_MODES = ("sequential", "log_scan", "blocked_scan", "chunked_scan", "chunked_scan_compiled")
+SCAN_MODES = ("sequential", "log_scan", "blocked_scan", "chunked_scan", "kernel_scan",
+              "chunked_scan_compiled")
 
 
 def _positive(text: str) -> int:

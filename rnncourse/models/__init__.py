@@ -16,6 +16,7 @@
     minimal.py          minGRU, minLSTM: gates that read only x_t, so time runs in parallel (ch. 4)
     scans.py            the loop, blocked and log-space scans of h_t = a_t ⊙ h_{t-1} + b_t
     chunked_scan.py     the chunked scan: chunks of C steps, each chunk's steps in one kernel
+    scan_kernel.py      the kernel scan: one pass over time in C (scan_kernel.c), via ctypes
     char_lm.py          CharLanguageModel (embedding, core, head), CarriedState (chapter 6)
     regularization.py   RNN regularisers: dropout, variational dropout, weight drop, zoneout (ch. 2)
     regularized_lstm.py RegularizedLSTM, the LSTM with those regularisers; its char-LM (ch. 2)

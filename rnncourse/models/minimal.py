@@ -21,8 +21,9 @@ space (Heinsen 2023), with a*_t = Σ_{k≤t} log a_k,
 a cumulative sum and a cumulative log-sum-exp: O(log T) parallel depth instead of T sequential
 steps, and no products that underflow. `blocked_scan` does the same in linear space with blocks
 of √T steps (a two-level scan), `chunked_scan` with chunks of 16 steps, each chunk's steps in
-one kernel (the fastest on a CPU, see `rnncourse.models.chunked_scan`), and `mode="sequential"`
-runs step by step. The scans themselves live in `rnncourse.models.scans`.
+one kernel (`rnncourse.models.chunked_scan`), `kernel_scan` as one pass over time in C (the
+fastest on a CPU core, see `rnncourse.models.scan_kernel`), and `mode="sequential"` runs step by
+step. The parallel scans themselves live in `rnncourse.models.scans`.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from rnncourse.checks import (
     check_tensor_like,
 )
 from rnncourse.models.chunked_scan import chunked_scan
+from rnncourse.models.scan_kernel import kernel_scan
 from rnncourse.models.scans import (
     BlockedScanFunction,
     blocked_scan,
@@ -54,12 +56,13 @@ __all__ = [
     "blocked_scan",
     "chunked_scan",
     "g",
+    "kernel_scan",
     "linear_recurrence_loop",
     "log_g",
     "log_space_scan",
 ]
 
-MODES = ("log_scan", "blocked_scan", "chunked_scan", "sequential")
+MODES = ("log_scan", "blocked_scan", "chunked_scan", "kernel_scan", "sequential")
 
 
 def g(x: Tensor) -> Tensor:
@@ -130,8 +133,9 @@ class MinimalRecurrence(nn.Module):
         """Run over `input` (T, B, I), or (B, T, I) with batch_first; h_0 (B, H), zeros if None.
 
         `mode` overrides the module's mode for this call: "log_scan" (`log_space_scan`, as in
-        Feng et al.), "blocked_scan" (`blocked_scan`), "chunked_scan" (`chunked_scan`) or
-        "sequential" (`linear_recurrence_loop`); all give the same numbers to float round-off.
+        Feng et al.), "blocked_scan" (`blocked_scan`), "chunked_scan" (`chunked_scan`),
+        "kernel_scan" (`kernel_scan`) or "sequential" (`linear_recurrence_loop`); all give the same
+        numbers to float round-off.
         Returns (output with every h_t, shaped like input with H features; h_T of shape (B, H)).
         """
         mode = self.mode if mode is None else check_choice("mode", mode, MODES)
@@ -162,6 +166,8 @@ class MinimalRecurrence(nn.Module):
             a, b = self.coefficients(projection)
             if mode == "chunked_scan":
                 output = chunked_scan(a, b, h_0, compiled=self.compiled)
+            elif mode == "kernel_scan":
+                output = kernel_scan(a, b, h_0)
             else:
                 scan = blocked_scan if mode == "blocked_scan" else linear_recurrence_loop
                 output = scan(a, b, h_0)

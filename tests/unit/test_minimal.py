@@ -82,7 +82,7 @@ def test_modes_agree_on_outputs_and_gradients(cls: type, batch_first: bool) -> N
         results[mode] = (output.detach(), h_n.detach(),
                          *[p.grad.clone() for p in model.parameters()])
         assert output.shape == x.shape[:2] + (7,) and h_n.shape == (3, 7)
-    for mode in ("log_scan", "blocked_scan"):
+    for mode in ("log_scan", "blocked_scan", "chunked_scan", "kernel_scan"):
         for ours, reference in zip(results[mode], results["sequential"], strict=True):
             assert_close(ours, reference, atol=1e-4, rtol=1e-3)
 

@@ -1,0 +1,155 @@
+"""The kernel scan: h_t = a_t ⊙ h_{t-1} + b_t as one pass over time in C (`scan_kernel.c`).
+
+On one CPU core the scans of `scans.py` and `chunked_scan.py` do not win by parallel work: there
+is none to fill. They win by running the loop's T steps in a few large operations, so that the
+loop's fixed cost per step (Python, dispatch, autograd) is paid a few times instead of T times.
+A loop compiled whole removes that cost with the least memory traffic of all: the forward pass
+reads a and b and writes h once, the backward pass reads a, ∂L/∂h and h and writes the two
+gradients once, the same bytes as the bench's memory floor. It is a scan in the sense of
+`jax.lax.scan` (a loop over time compiled as one), not a parallel one, and on a GPU it would
+leave the machine as idle as the loop does; there, and wherever it cannot run, `kernel_scan`
+runs `chunked_scan` instead.
+
+The C file is compiled on first use by the C compiler that torch.compile uses on CPUs too (`$CC`,
+or `cc`), once for float32 and once for float64, into a folder in the temporary directory, and
+loaded with ctypes. Where there is no compiler, or compiling fails, `kernel_scan` falls back, with
+a warning once; `scan_kernel_path` says which implementation a call takes.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import getpass
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+import warnings
+from pathlib import Path
+
+import torch
+from torch import Tensor
+from torch.autograd.function import once_differentiable
+
+from rnncourse.models.chunked_scan import check_recurrence_arguments, chunked_scan
+
+__all__ = ["KernelScanFunction", "kernel_scan", "load_scan_kernel", "scan_kernel_path"]
+
+SOURCE = Path(__file__).with_name("scan_kernel.c")
+C_TYPES = {torch.float32: "float", torch.float64: "double"}
+
+
+def _compiler_command(real: str, output: Path) -> list[str]:
+    compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc") or "clang"
+    flags = ["-O3", "-shared", "-fPIC", f"-DREAL={real}"]
+    # Vector instructions only where torch's own kernels use them (ATEN_CPU_CAPABILITY can lower
+    # them, to measure an older processor); otherwise the compiler's portable default.
+    if platform.machine() in ("x86_64", "AMD64") and torch.backends.cpu.get_cpu_capability() in (
+            "AVX2", "AVX512"):
+        flags += ["-mavx2", "-mfma"]
+    return [compiler, *flags, str(SOURCE), "-o", str(output)]
+
+
+@functools.cache
+def load_scan_kernel(dtype: torch.dtype) -> ctypes.CDLL | str:
+    """The compiled `scan_kernel.c` for `dtype` (float32 or float64), built on the first call and
+    kept in a cache folder keyed by source and command; or, where it cannot be built, the
+    reason (a string)."""
+    if dtype not in C_TYPES:
+        return f"no kernel for {dtype}"
+    folder = Path(tempfile.gettempdir()) / f"rnncourse-kernels-{getpass.getuser()}"
+    command = repr(_compiler_command(C_TYPES[dtype], Path())).encode()
+    key = hashlib.sha256(SOURCE.read_bytes() + command)
+    library = folder / f"scan_kernel_{C_TYPES[dtype]}_{key.hexdigest()[:16]}.so"
+    try:
+        if not library.exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            partial = library.with_suffix(f".{os.getpid()}.tmp")
+            subprocess.run(_compiler_command(C_TYPES[dtype], partial), check=True,
+                           capture_output=True, text=True, timeout=120)
+            os.replace(partial, library)  # whole, even if another process builds it too
+        kernel = ctypes.CDLL(str(library))
+    except (OSError, subprocess.SubprocessError) as error:
+        reason = getattr(error, "stderr", None) or str(error)
+        return f"the C kernel could not be built ({reason.strip().splitlines()[0][:160]})"
+    sizes = [ctypes.c_long] * 2  # T, D
+    kernel.scan_forward.argtypes = [ctypes.c_void_p] * 4 + sizes
+    kernel.scan_backward.argtypes = [ctypes.c_void_p] * 7 + sizes
+    kernel.scan_forward.restype = kernel.scan_backward.restype = None
+    return kernel
+
+
+def scan_kernel_path(reference: Tensor) -> str:
+    """"C kernel" where `kernel_scan` runs the kernel for tensors like `reference`, else
+    "chunked scan (why)"."""
+    if reference.device.type != "cpu":
+        return f"chunked scan (the C kernel runs on CPUs, not {reference.device.type})"
+    kernel = load_scan_kernel(reference.dtype)
+    return "C kernel" if not isinstance(kernel, str) else f"chunked scan ({kernel})"
+
+
+def _address(tensor: Tensor) -> ctypes.c_void_p:
+    return ctypes.c_void_p(tensor.data_ptr())
+
+
+class KernelScanFunction(torch.autograd.Function):
+    """h_t = a_t ⊙ h_{t-1} + b_t by `scan_forward`, with the backward `scan_backward`.
+
+    forward(a (T, D), b (T, D), initial (D,)), all contiguous on the CPU, -> h (T, D)
+    """
+
+    @staticmethod
+    def forward(ctx, a, b, initial):  # noqa: D102
+        kernel = load_scan_kernel(a.dtype)
+        steps, width = a.shape
+        h = torch.empty_like(b)
+        kernel.scan_forward(_address(a), _address(b), _address(initial), _address(h), steps,
+                            width)
+        ctx.save_for_backward(a, h, initial)
+        return h
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_h):  # noqa: D102
+        a, h, initial = ctx.saved_tensors
+        grad_h = grad_h.contiguous()
+        grad_a, grad_b = torch.empty_like(a), torch.empty_like(a)
+        grad_initial = torch.empty_like(initial)
+        steps, width = a.shape
+        load_scan_kernel(a.dtype).scan_backward(
+            _address(a), _address(grad_h), _address(h), _address(initial), _address(grad_a),
+            _address(grad_b), _address(grad_initial), steps, width)
+        return grad_a, grad_b, grad_initial
+
+
+_warned: set[str] = set()
+
+
+def kernel_scan(coefficients: Tensor, values: Tensor, initial: Tensor | None = None) -> Tensor:
+    """h_t = a_t ⊙ h_{t-1} + b_t for all t (time-major, dim 0) by the C kernel, one pass each way.
+
+    Same arguments and result as `chunked_scan`: coefficients a and values b (T, ...), initial
+    h_0 (...) or None for zeros; returns h_1 .. h_T. Where the kernel cannot run (see
+    `scan_kernel_path`), `chunked_scan` computes the same, with a warning the first time.
+    Differentiable once.
+    """
+    check_recurrence_arguments(coefficients, values, initial)
+    dtypes = {tensor.dtype for tensor in (coefficients, values, initial) if tensor is not None}
+    if len(dtypes) > 1:
+        raise ValueError(f"coefficients, values and initial must have one dtype, got "
+                         f"{', '.join(sorted(str(dtype) for dtype in dtypes))}")
+    path = scan_kernel_path(values)
+    if path != "C kernel":
+        if path not in _warned:
+            _warned.add(path)
+            warnings.warn(f"kernel_scan runs the {path}", RuntimeWarning, stacklevel=2)
+        return chunked_scan(coefficients, values, initial)
+    shape = values.shape
+    flat_initial = (values.new_zeros(shape[1:]) if initial is None else initial).reshape(-1)
+    states = KernelScanFunction.apply(
+        coefficients.reshape(shape[0], -1).contiguous(), values.reshape(shape[0], -1).contiguous(),
+        flat_initial.contiguous())
+    return states.view(shape)

@@ -1,0 +1,133 @@
+"""The kernel scan: one pass in C, against the loop; its fallback where it cannot run."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+from torch.testing import assert_close
+
+from rnncourse.models import scan_kernel
+from rnncourse.models.minimal import MinGRU, linear_recurrence_loop
+from rnncourse.models.scan_kernel import kernel_scan, load_scan_kernel, scan_kernel_path
+
+
+def draw(*shape: int, seed: int, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=dtype)
+
+
+@pytest.fixture
+def fresh_kernel(monkeypatch: pytest.MonkeyPatch, tmp_path):
+    """Forget the loaded kernels and the warnings given, and build into an empty folder."""
+    monkeypatch.setattr(scan_kernel.tempfile, "gettempdir", lambda: str(tmp_path))
+    monkeypatch.setattr(scan_kernel, "_warned", set())
+    load_scan_kernel.cache_clear()
+    yield tmp_path
+    load_scan_kernel.cache_clear()
+
+
+def test_the_kernel_builds_here() -> None:
+    # The course's machines have the C compiler that torch.compile needs; so must this test's.
+    assert scan_kernel_path(torch.zeros(1)) == "C kernel"
+    assert scan_kernel_path(torch.zeros(1, dtype=torch.float64)) == "C kernel"
+    assert "no kernel for torch.float16" in scan_kernel_path(torch.zeros(1, dtype=torch.float16))
+
+
+@pytest.mark.parametrize(("steps", "batch", "hidden"), [(1, 1, 1), (2, 3, 2), (37, 2, 3),
+                                                        (300, 4, 17)])
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_kernel_scan_matches_the_loop(steps: int, batch: int, hidden: int,
+                                      dtype: torch.dtype) -> None:
+    # Coefficients of both signs and beyond 1 in size: the kernel divides nothing.
+    a = draw(steps, batch, hidden, seed=steps, dtype=dtype).clamp(-1.05, 1.05)
+    b = draw(steps, batch, hidden, seed=steps + 1, dtype=dtype)
+    h0 = draw(batch, hidden, seed=steps + 2, dtype=dtype)
+    grad = draw(steps, batch, hidden, seed=steps + 3, dtype=dtype)
+    tolerance = {"atol": 1e-10, "rtol": 1e-9} if dtype == torch.float64 else {"atol": 1e-4,
+                                                                               "rtol": 1e-4}
+    for initial in (h0, None):
+        ours = [x.clone().requires_grad_() for x in (a, b)]
+        theirs = [x.clone().requires_grad_() for x in (a, b)]
+        start = None if initial is None else initial.clone().requires_grad_()
+        reference_start = None if initial is None else initial.clone().requires_grad_()
+        h = kernel_scan(*ours, start)
+        reference = linear_recurrence_loop(*theirs, reference_start)
+        assert h.shape == reference.shape
+        assert_close(h, reference, **tolerance)
+        wrt = [*ours, *([start] if start is not None else [])]
+        reference_wrt = [*theirs, *([reference_start] if start is not None else [])]
+        assert_close(torch.autograd.grad(h, wrt, grad),
+                     torch.autograd.grad(reference, reference_wrt, grad), **tolerance)
+
+
+def test_kernel_scan_gradcheck_and_strided_inputs() -> None:
+    a = draw(9, 2, 3, seed=0).clamp(-1, 1).requires_grad_()
+    b = draw(9, 2, 3, seed=1).requires_grad_()
+    h0 = draw(2, 3, seed=2).requires_grad_()
+    assert torch.autograd.gradcheck(kernel_scan, (a, b, h0))
+    # Non-contiguous views (batch-first data seen time-major) give the same numbers.
+    a_batch_first, b_batch_first = draw(2, 9, 3, seed=3), draw(2, 9, 3, seed=4)
+    assert_close(kernel_scan(a_batch_first.transpose(0, 1), b_batch_first.transpose(0, 1)),
+                 linear_recurrence_loop(a_batch_first.transpose(0, 1),
+                                        b_batch_first.transpose(0, 1)))
+
+
+def test_kernel_scan_refuses_what_does_not_fit() -> None:
+    with pytest.raises(ValueError, match="same shape"):
+        kernel_scan(torch.ones(3, 2), torch.ones(3, 1))
+    with pytest.raises(ValueError, match="initial must have shape"):
+        kernel_scan(torch.ones(3, 2), torch.ones(3, 2), torch.ones(3))
+    with pytest.raises(ValueError, match="one dtype.*float32.*float64"):
+        kernel_scan(torch.ones(3, 2), torch.ones(3, 2, dtype=torch.float64))
+
+
+def test_without_a_compiler_the_chunked_scan_runs_with_one_warning(
+    fresh_kernel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CC", str(fresh_kernel / "no-such-compiler"))
+    a, b = draw(20, 3, seed=0).clamp(-1, 1), draw(20, 3, seed=1)
+    assert scan_kernel_path(a).startswith("chunked scan (the C kernel could not be built")
+    with pytest.warns(RuntimeWarning, match="kernel_scan runs the chunked scan"):
+        h = kernel_scan(a, b)
+    assert_close(h, linear_recurrence_loop(a, b))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        kernel_scan(a, b)  # warned once only
+    assert not list(fresh_kernel.glob("rnncourse-kernels-*/*.so"))
+
+
+def test_a_compiler_that_fails_leaves_no_library_behind(
+    fresh_kernel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CC", "false")  # runs, and fails
+    assert "could not be built" in scan_kernel_path(torch.zeros(1))
+    assert not list(fresh_kernel.glob("rnncourse-kernels-*/*"))
+
+
+def test_the_kernel_is_built_once_and_reused(fresh_kernel) -> None:
+    assert scan_kernel_path(torch.zeros(1)) == "C kernel"
+    libraries = list(fresh_kernel.glob("rnncourse-kernels-*/*.so"))
+    assert len(libraries) == 1 and not list(fresh_kernel.glob("rnncourse-kernels-*/*.tmp"))
+    built = libraries[0].stat().st_mtime_ns
+    load_scan_kernel.cache_clear()  # a new process: finds the library, does not compile again
+    assert scan_kernel_path(torch.zeros(1)) == "C kernel"
+    assert libraries[0].stat().st_mtime_ns == built
+
+
+def test_min_gru_kernel_mode_matches_the_loop() -> None:
+    torch.manual_seed(0)
+    model = MinGRU(3, 4)
+    x = draw(50, 2, 3, seed=5, dtype=torch.float32)
+    assert_close(model(x, mode="kernel_scan")[0], model(x, mode="sequential")[0], atol=1e-5,
+                 rtol=1e-4)
+
+
+@pytest.mark.gpu
+def test_on_a_gpu_the_chunked_scan_runs(fresh_kernel) -> None:
+    a, b = draw(30, 4, seed=0).to("cuda"), draw(30, 4, seed=1).to("cuda")
+    assert scan_kernel_path(a).startswith("chunked scan (the C kernel runs on CPUs")
+    with pytest.warns(RuntimeWarning, match="chunked scan"):
+        h = kernel_scan(a, b)
+    assert_close(h.cpu(), linear_recurrence_loop(a.cpu(), b.cpu()))
+
