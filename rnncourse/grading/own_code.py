@@ -15,7 +15,9 @@ Two layers watch, and neither can be switched off from student code without it b
   `rnncourse`) is recorded. The hook must still be in place at the end, no other may be set
   meanwhile (an audit hook watches), and no thread running notebook code may be alive.
 
-Starting processes inside the block is refused (their work could not be watched). A student
+Starting processes inside the block is refused (their work could not be watched), and so is
+loading compiled code through ctypes or looking up its functions (whose work no hook sees
+either; a function looked up before the block raises no event when called). A student
 function's own exceptions come out as one clear message naming the line of the student's cell,
 and whatever it left behind that would change how the tests compare (a torch function or
 dispatch mode still active, the global random state, the grad mode or default dtype) is undone.
@@ -44,6 +46,7 @@ _KEYS = ("CompositeImplicitAutograd", "CompositeExplicitAutograd", "Autograd", "
 _PROCESS_EVENTS = frozenset({"os.fork", "os.forkpty", "os.posix_spawn", "os.spawn", "os.system",
                              "os.exec", "subprocess.Popen", "os.startfile"})
 _PROFILE_EVENTS = frozenset({"sys.setprofile", "sys.settrace"})
+_FOREIGN_EVENTS = frozenset({"ctypes.dlopen", "ctypes.dlsym"})
 _GRADING_FOLDER = os.path.dirname(os.path.abspath(__file__))
 _LIBRARY_FOLDERS = tuple(sorted({sysconfig.get_paths()[key] for key in
                                  ("stdlib", "platstdlib", "purelib", "platlib")}))
@@ -78,7 +81,8 @@ def _where(frame, test_file: str) -> str:
 
 
 def _audit(event: str, arguments: tuple) -> None:
-    if not _ACTIVE or (event not in _PROCESS_EVENTS and event not in _PROFILE_EVENTS):
+    if not _ACTIVE or (event not in _PROCESS_EVENTS and event not in _PROFILE_EVENTS
+                       and event not in _FOREIGN_EVENTS):
         return
     watch = _ACTIVE[-1]
     caller = sys._getframe(1)
@@ -86,6 +90,11 @@ def _audit(event: str, arguments: tuple) -> None:
         watch.record(f"your code started a process ({event}), whose work the tests cannot "
                      "watch", caller)
         raise ForbiddenCallError("starting processes is not allowed while your code is tested")
+    if event in _FOREIGN_EVENTS:
+        watch.record(f"your code called compiled code through ctypes ({event}), whose work the "
+                     "tests cannot watch", caller)
+        raise ForbiddenCallError("calling compiled code through ctypes is not allowed while your "
+                                 "code is tested")
     if not watch.switching and _is_notebook_file(caller.f_code.co_filename):
         watch.record(f"your code called {event}, which would hide calls from the tests",
                      caller)

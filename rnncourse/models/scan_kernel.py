@@ -10,18 +10,16 @@ gradients once, the same bytes as the bench's memory floor. It is a scan in the 
 leave the machine as idle as the loop does; there, and wherever it cannot run, `kernel_scan`
 runs `chunked_scan` instead.
 
-The C file is compiled on first use by the C compiler that torch.compile uses on CPUs too (`$CC`,
-or `cc`), once for float32 and once for float64, into a folder in the temporary directory, and
-loaded with ctypes. Where there is no compiler, or compiling fails, `kernel_scan` falls back, with
-a warning once; `scan_kernel_path` says which implementation a call takes.
+The C file is compiled on first use in each process by the C compiler that torch.compile uses on
+CPUs too (`$CC`, or `cc`), once for float32 and once for float64, and loaded with ctypes. Where
+there is no compiler, or compiling fails, `kernel_scan` falls back, with a warning once;
+`scan_kernel_path` says which implementation a call takes.
 """
 
 from __future__ import annotations
 
 import ctypes
 import functools
-import getpass
-import hashlib
 import os
 import platform
 import shutil
@@ -55,26 +53,26 @@ def _compiler_command(real: str, output: Path) -> list[str]:
 
 @functools.cache
 def load_scan_kernel(dtype: torch.dtype) -> ctypes.CDLL | str:
-    """The compiled `scan_kernel.c` for `dtype` (float32 or float64), built on the first call and
-    kept in a cache folder keyed by source and command; or, where it cannot be built, the
-    reason (a string)."""
+    """The compiled `scan_kernel.c` for `dtype` (float32 or float64), built on the first call in
+    this process; or, where it cannot be built, the reason (a string).
+
+    The library is built in a temporary folder and deleted as soon as it is loaded (it stays
+    mapped in this process): no compiled copy is left on disk for other code to pick up, such as
+    a submission graded on the same machine. Building takes a fraction of a second.
+    """
     if dtype not in C_TYPES:
         return f"no kernel for {dtype}"
-    folder = Path(tempfile.gettempdir()) / f"rnncourse-kernels-{getpass.getuser()}"
-    command = repr(_compiler_command(C_TYPES[dtype], Path())).encode()
-    key = hashlib.sha256(SOURCE.read_bytes() + command)
-    library = folder / f"scan_kernel_{C_TYPES[dtype]}_{key.hexdigest()[:16]}.so"
+    folder = tempfile.mkdtemp(prefix="rnncourse-kernel-")
+    library = Path(folder) / f"scan_kernel_{C_TYPES[dtype]}.so"
     try:
-        if not library.exists():
-            folder.mkdir(parents=True, exist_ok=True)
-            partial = library.with_suffix(f".{os.getpid()}.tmp")
-            subprocess.run(_compiler_command(C_TYPES[dtype], partial), check=True,
-                           capture_output=True, text=True, timeout=120)
-            os.replace(partial, library)  # whole, even if another process builds it too
+        subprocess.run(_compiler_command(C_TYPES[dtype], library), check=True,
+                       capture_output=True, text=True, timeout=120)
         kernel = ctypes.CDLL(str(library))
     except (OSError, subprocess.SubprocessError) as error:
         reason = getattr(error, "stderr", None) or str(error)
         return f"the C kernel could not be built ({reason.strip().splitlines()[0][:160]})"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
     sizes = [ctypes.c_long] * 2  # T, D
     kernel.scan_forward.argtypes = [ctypes.c_void_p] * 4 + sizes
     kernel.scan_backward.argtypes = [ctypes.c_void_p] * 7 + sizes

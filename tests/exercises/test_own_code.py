@@ -170,6 +170,25 @@ def test_allowed_course_functions() -> None:
     assert inputs.shape == (2, 5, 2)
 
 
+def test_compiled_code_called_through_ctypes_is_caught() -> None:
+    import ctypes
+
+    from rnncourse.models.scan_kernel import SOURCE, scan_kernel_path
+
+    libc = ctypes.CDLL(None)
+    # Loading a library or looking up a function in one is caught. (Calling a function looked
+    # up before the block raises no audit event: no hook can see it.)
+    with pytest.raises(ForbiddenCallError, match=r"ctypes \(ctypes.dlsym\)"):
+        with own_code(COURSE_LIBRARY):
+            libc.labs(-3)
+    # A library loaded inside the block (here the course's kernel scan, which no file holds).
+    assert scan_kernel_path(torch.zeros(1)) == "C kernel" and SOURCE.exists()
+    with pytest.raises(ForbiddenCallError, match=r"ctypes \(ctypes.dlopen\)"):
+        with own_code(COURSE_LIBRARY):
+            ctypes.CDLL("libm.so.6")
+    assert libc.abs(-3) == 3  # outside the block, as before
+
+
 def test_switching_the_watch_off_is_caught() -> None:
     def unprofile():
         sys.setprofile(None)
