@@ -90,7 +90,7 @@ def run_scan_crossover(
     width_seq_len: int = 256,
     *,
     level: str = "recurrence",
-    repeats: int = 2,
+    repeats: int = 3,
     timer: str = "cpu",
     device: torch.device | str | None = None,
     seed: int = 0,
