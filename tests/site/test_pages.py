@@ -1,6 +1,7 @@
 """Every chapter page shows the code it teaches, included from the package (`literalinclude` with
-`:pyobject:`), so the code on the page is the code that runs. Checked without building the site:
-each included file and object exists, found the way Sphinx finds it."""
+`:pyobject:`, or for the package's C file the lines from `:start-at:` to `:end-before:`), so the
+code on the page is the code that runs. Checked without building the site: each included file
+and object exists, found the way Sphinx finds it."""
 
 from __future__ import annotations
 
@@ -46,6 +47,7 @@ TAUGHT = {
         ("models/char_lm.py", "detach_state"),
         ("models/fused_lstm.py", "FusedLSTMFunction.backward"),  # the backward sweep
         ("models/scans.py", "log_space_scan"),  # the scan
+        ("models/scan_kernel.c", "scan_forward"),  # the loop compiled whole
         ("training/static_shapes.py", "static_shape_batches"),  # buckets for XLA devices
         ("chapters/ch04_efficiency/compilation.py", "CompilationCounter"),
     ],
@@ -86,6 +88,10 @@ def test_inclusions_point_at_objects_that_exist(page: Path) -> None:
     for path, options in found:
         assert path.is_file(), f"{page.name} includes {path}, which does not exist"
         assert path.is_relative_to(ROOT / "rnncourse"), f"{path} is not the package's code"
+        if path.suffix == ".c":
+            assert options.get("language") == "c"
+            assert shown_c_function(path, options), f"{page.name}: no C function included"
+            continue
         assert "pyobject" in options, f"{page.name} includes {path.name} without :pyobject:"
         assert options.get("language") == "python"
         tags = ModuleAnalyzer.for_file(str(path), "").find_tags()
@@ -93,9 +99,21 @@ def test_inclusions_point_at_objects_that_exist(page: Path) -> None:
             f"{page.name}: {options['pyobject']} is not defined in {path.name}")
 
 
+def shown_c_function(path: Path, options: dict[str, str]) -> str:
+    """The first C function in the lines a `:start-at:` / `:end-before:` inclusion shows (each
+    marker must occur in the file, the end after the start), or ''."""
+    text = path.read_text()
+    start = text.find(options.get("start-at", "\0"))
+    end = text.find(options.get("end-before", "\0"), max(start, 0))
+    assert start >= 0 and end > start, f"{path.name}: the markers {options} are not in the file"
+    function = re.search(r"^\w[\w\s*]*?\b(\w+)\(", text[start:end], re.MULTILINE)
+    return function.group(1) if function else ""
+
+
 @pytest.mark.parametrize("page", PAGES, ids=lambda page: page.stem)
 def test_each_page_shows_the_mechanisms_it_teaches(page: Path) -> None:
-    shown = {(str(path.relative_to(ROOT / "rnncourse")), options["pyobject"])
+    shown = {(str(path.relative_to(ROOT / "rnncourse")),
+              shown_c_function(path, options) if path.suffix == ".c" else options["pyobject"])
              for path, options in inclusions(page)}
     missing = [taught for taught in TAUGHT[page.stem] if taught not in shown]
     assert not missing, f"{page.name} does not show {missing}"
