@@ -50,11 +50,27 @@ def _mark(name: str) -> None:
     torch.ops.profiler._record_function_exit._RecordFunction(handle)
 
 
+# Operators that make, move, view or convert tensors without computing new values: every other
+# operator counts as arithmetic (`count_operations.arithmetic`).
+NOT_ARITHMETIC = frozenset(f"aten::{name}" for name in (
+    "detach", "detach_", "alias", "view", "_unsafe_view", "reshape", "_reshape_alias",
+    "as_strided", "empty", "empty_like", "empty_strided", "zeros", "zeros_like", "ones",
+    "ones_like", "full", "full_like", "fill_", "zero_", "lift_fresh", "lift_fresh_copy",
+    "resolve_conj", "resolve_neg", "to", "_to_copy", "copy_", "clone", "contiguous", "slice",
+    "select", "narrow", "expand", "expand_as", "unsqueeze", "squeeze", "t", "transpose",
+    "permute", "unbind", "split", "split_with_sizes", "chunk", "cat", "stack", "flip", "roll",
+    "index_select", "gather", "randn", "rand", "normal_", "uniform_", "random_", "item",
+    "_local_scalar_dense", "scalar_tensor", "tensor", "numpy_T", "flatten", "unflatten",
+))
+
+
 class count_operations:  # noqa: N801 (used as `with count_operations() as counted:`)
-    """Count the ATen operators called inside the block (`calls`), in every thread."""
+    """Count the ATen operators called inside the block (`calls`), in every thread, and among
+    them those that compute new values (`arithmetic`: all but `NOT_ARITHMETIC`)."""
 
     def __init__(self) -> None:
         self.calls = 0
+        self.arithmetic = 0
         self.token = f"rnncourse-count-{secrets.token_hex(6)}"
 
     def __enter__(self) -> count_operations:
@@ -81,7 +97,9 @@ class count_operations:  # noqa: N801 (used as `with count_operations() as count
         if f"{self.token}-start" not in names or f"{self.token}-end" not in names:
             raise ForbiddenCallError("while your code ran, the profiler that counts operations "
                                      "was restarted") from None
-        self.calls = sum(name.startswith("aten::") for name in names)
+        operators = [name for name in names if name.startswith("aten::")]
+        self.calls = len(operators)
+        self.arithmetic = sum(name not in NOT_ARITHMETIC for name in operators)
         return False
 
 

@@ -268,6 +268,19 @@ def test_operations_are_counted_at_the_dispatcher() -> None:
         slow = hidden_loop(a, b, h0)
     assert scanned.calls < 400 < 3000 < looped.calls
     assert graph_depth(fast) < 60 < 1000 < graph_depth(slow)
+    assert 10 <= scanned.arithmetic < scanned.calls  # the products and sums of 10 rounds
+
+
+def test_work_done_outside_pytorch_counts_no_arithmetic() -> None:
+    a = torch.rand(1024, 4)
+    with count_operations() as counted:
+        values = a.detach().numpy().cumsum(0)  # NumPy's work: invisible to the dispatcher
+        result = torch.from_numpy(values).reshape(1024, 4).clone().contiguous()
+        torch.zeros(4), torch.cat([result[:1], result[1:]])
+    assert counted.calls > 0 and counted.arithmetic == 0
+    with count_operations() as counted:
+        torch.addcmul(a, a, a) * 2
+    assert counted.arithmetic == 2
 
 
 def test_stopping_the_counter_is_caught() -> None:

@@ -114,6 +114,30 @@ MUTANTS = {
         Mutant("detached-states", "broken graph",
                SCAN + "    with torch.no_grad():\n" + "\n".join(
                    "    " + line for line in _doubling().split("\n")[1:])),
+        Mutant("numpy-loop-in-autograd-function", "wrong formula",
+               SCAN + "    import numpy as np\n"
+               "    class Loop(torch.autograd.Function):\n"
+               "        @staticmethod\n"
+               "        def forward(ctx, a, b, h0):\n"
+               "            h, states = h0.detach().numpy(), []\n"
+               "            for a_t, b_t in zip(a.detach().numpy(), b.detach().numpy()):\n"
+               "                h = a_t * h + b_t\n"
+               "                states.append(h)\n"
+               "            states = torch.from_numpy(np.stack(states))\n"
+               "            ctx.save_for_backward(a, states, h0)\n"
+               "            return states\n"
+               "        @staticmethod\n"
+               "        def backward(ctx, grad):\n"
+               "            a, states, h0 = (x.detach().numpy() for x in ctx.saved_tensors)\n"
+               "            grad = grad.detach().numpy()\n"
+               "            before = np.concatenate([h0[None], states[:-1]])\n"
+               "            totals, carried = np.zeros_like(grad), np.zeros_like(grad[0])\n"
+               "            for t in range(len(grad) - 1, -1, -1):\n"
+               "                totals[t] = grad[t] + carried\n"
+               "                carried = a[t] * totals[t]\n"
+               "            return (torch.from_numpy(totals * before), torch.from_numpy(totals),\n"
+               "                    torch.from_numpy(carried))\n"
+               "    return Loop.apply(a, b, h0)"),
     ],
     "question_1": [
         Mutant("padded-entries", "wrong answer", "answer_1 = 15"),
