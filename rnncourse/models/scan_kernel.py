@@ -62,7 +62,10 @@ def load_scan_kernel(dtype: torch.dtype) -> ctypes.CDLL | str:
     """
     if dtype not in C_TYPES:
         return f"no kernel for {dtype}"
-    folder = tempfile.mkdtemp(prefix="rnncourse-kernel-")
+    try:
+        folder = tempfile.mkdtemp(prefix="rnncourse-kernel-")
+    except OSError as error:
+        return f"the C kernel could not be built (no temporary folder: {error})"
     library = Path(folder) / f"scan_kernel_{C_TYPES[dtype]}.so"
     try:
         subprocess.run(_compiler_command(C_TYPES[dtype], library), check=True,

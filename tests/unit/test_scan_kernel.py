@@ -103,6 +103,16 @@ def test_a_compiler_that_fails_is_reported(fresh_kernel, monkeypatch: pytest.Mon
     assert not list(fresh_kernel.iterdir())
 
 
+def test_without_a_temporary_folder_the_reason_is_given(
+    fresh_kernel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(**_):
+        raise PermissionError("read-only file system")
+
+    monkeypatch.setattr(scan_kernel.tempfile, "mkdtemp", refuse)
+    assert "no temporary folder: read-only file system" in scan_kernel_path(torch.zeros(1))
+
+
 def test_the_kernel_is_built_once_per_process_and_left_nowhere_on_disk(fresh_kernel) -> None:
     assert scan_kernel_path(torch.zeros(1)) == "C kernel"
     kernel = load_scan_kernel(torch.float32)
