@@ -72,8 +72,8 @@ def load_scan_kernel(dtype: torch.dtype) -> ctypes.CDLL | str:
                        capture_output=True, text=True, timeout=120)
         kernel = ctypes.CDLL(str(library))
     except (OSError, subprocess.SubprocessError) as error:
-        reason = getattr(error, "stderr", None) or str(error)
-        return f"the C kernel could not be built ({reason.strip().splitlines()[0][:160]})"
+        reason = (getattr(error, "stderr", None) or str(error)).strip().splitlines()
+        return f"the C kernel could not be built ({(reason or [type(error).__name__])[0][:160]})"
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     sizes = [ctypes.c_long] * 2  # T, D
