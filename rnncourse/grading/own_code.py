@@ -91,9 +91,10 @@ def _audit(event: str, arguments: tuple) -> None:
                      "watch", caller)
         raise ForbiddenCallError("starting processes is not allowed while your code is tested")
     if event in _FOREIGN_EVENTS:
-        watch.record(f"your code called compiled code through ctypes ({event}), whose work the "
-                     "tests cannot watch", caller)
-        raise ForbiddenCallError("calling compiled code through ctypes is not allowed while your "
+        watch.record(f"your code loaded compiled code or looked up its functions through ctypes "
+                     f"({event}), whose work the tests cannot watch: write it with tensor "
+                     "operations", caller)
+        raise ForbiddenCallError("using compiled code through ctypes is not allowed while your "
                                  "code is tested")
     if not watch.switching and _is_notebook_file(caller.f_code.co_filename):
         watch.record(f"your code called {event}, which would hide calls from the tests",

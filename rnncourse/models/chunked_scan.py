@@ -45,6 +45,7 @@ from rnncourse.models.kernels import ElementwiseKernel
 __all__ = [
     "CHUNK_LENGTH",
     "ChunkedScanFunction",
+    "as_channels",
     "check_recurrence_arguments",
     "chunk_summaries",
     "chunk_sweep",
@@ -212,6 +213,20 @@ def check_recurrence_arguments(coefficients: Tensor, values: Tensor,
             f"initial must have shape {tuple(values.shape[1:])} (one step), "
             f"got {tuple(initial.shape)}"
         )
+    dtypes = {tensor.dtype for tensor in (coefficients, values, initial) if tensor is not None}
+    if len(dtypes) > 1:
+        raise ValueError(f"coefficients, values and initial must have one dtype, got "
+                         f"{', '.join(sorted(str(dtype) for dtype in dtypes))}")
+
+
+def as_channels(coefficients: Tensor, values: Tensor,
+                initial: Tensor | None) -> tuple[Tensor, Tensor, Tensor | None]:
+    """The recurrence over (T, ...) seen as D independent channels: a and b as contiguous (T, D),
+    h_0 as (D,) or None. A result (T, D) goes back with `.view(values.shape)`."""
+    steps = values.shape[0]
+    flat_initial = None if initial is None else initial.reshape(-1)
+    return (coefficients.reshape(steps, -1).contiguous(), values.reshape(steps, -1).contiguous(),
+            flat_initial)
 
 
 def chunked_scan(
@@ -232,10 +247,6 @@ def chunked_scan(
     check_recurrence_arguments(coefficients, values, initial)
     check_positive_int("chunk_length", chunk_length)
     check_bool("compiled", compiled)
-    shape = values.shape
-    flat_initial = None if initial is None else initial.reshape(-1)
-    states = ChunkedScanFunction.apply(
-        coefficients.reshape(shape[0], -1).contiguous(), values.reshape(shape[0], -1).contiguous(),
-        flat_initial, chunk_length, compiled,
-    )
-    return states.view(shape)
+    states = ChunkedScanFunction.apply(*as_channels(coefficients, values, initial), chunk_length,
+                                       compiled)
+    return states.view(values.shape)

@@ -32,7 +32,11 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from rnncourse.models.chunked_scan import check_recurrence_arguments, chunked_scan
+from rnncourse.models.chunked_scan import (
+    as_channels,
+    check_recurrence_arguments,
+    chunked_scan,
+)
 
 __all__ = ["KernelScanFunction", "kernel_scan", "load_scan_kernel", "scan_kernel_path"]
 
@@ -138,19 +142,13 @@ def kernel_scan(coefficients: Tensor, values: Tensor, initial: Tensor | None = N
     Differentiable once.
     """
     check_recurrence_arguments(coefficients, values, initial)
-    dtypes = {tensor.dtype for tensor in (coefficients, values, initial) if tensor is not None}
-    if len(dtypes) > 1:
-        raise ValueError(f"coefficients, values and initial must have one dtype, got "
-                         f"{', '.join(sorted(str(dtype) for dtype in dtypes))}")
     path = scan_kernel_path(values)
     if path != "C kernel":
         if path not in _warned:
             _warned.add(path)
             warnings.warn(f"kernel_scan runs the {path}", RuntimeWarning, stacklevel=2)
         return chunked_scan(coefficients, values, initial)
-    shape = values.shape
-    flat_initial = (values.new_zeros(shape[1:]) if initial is None else initial).reshape(-1)
-    states = KernelScanFunction.apply(
-        coefficients.reshape(shape[0], -1).contiguous(), values.reshape(shape[0], -1).contiguous(),
-        flat_initial.contiguous())
-    return states.view(shape)
+    if initial is None:  # the kernel reads h_0 as an array
+        initial = values.new_zeros(values.shape[1:])
+    a, b, flat_initial = as_channels(coefficients, values, initial)
+    return KernelScanFunction.apply(a, b, flat_initial.contiguous()).view(values.shape)

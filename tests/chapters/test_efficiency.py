@@ -151,3 +151,13 @@ def test_ceiling_sentence_compares_the_best_scan_with_the_memory_floor() -> None
                                               "blocked_scan": [3.0, 1.0]},
                          [1.0, 2.0], "recurrence", {"seq_len": 256})
     assert crossover_sentences(by_length, by_width)[-1] == sentence
+
+
+def test_kernel_scan_sentence_says_which_scan_ran(monkeypatch) -> None:
+    from rnncourse.chapters.ch04_efficiency import speed_figures
+
+    assert speed_figures.kernel_scan_sentence("cpu") == "The kernel scan ran as compiled C."
+    monkeypatch.setattr(speed_figures, "scan_kernel_path",
+                        lambda reference: "chunked scan (the C kernel could not be built (x))")
+    sentence = speed_figures.kernel_scan_sentence("cpu")
+    assert "could not run as C here" in sentence and "the chunked scan (the C kernel" in sentence

@@ -121,6 +121,8 @@ def test_bad_arguments_are_named() -> None:
         chunked_scan(torch.ones(3, 2), torch.ones(3, 2), chunk_length=0)
     with pytest.raises(ValueError, match="initial"):
         chunked_scan(torch.ones(3, 2), torch.ones(3, 2), torch.ones(3))
+    with pytest.raises(ValueError, match="one dtype, got torch.float32, torch.float64"):
+        chunked_scan(torch.ones(3, 2), torch.ones(3, 2), torch.ones(2, dtype=torch.float64))
     with pytest.raises(ValueError, match="time dimension"):
         log_space_scan(torch.ones(0, 2), torch.ones(0, 2))
 

@@ -5,13 +5,15 @@ sequence length and the width of a step, with the crossover where the loop start
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import torch
 from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
 
 from rnncourse.bench import SCAN_LABELS, LSTMProfile, ScanSweep
 from rnncourse.chapters.plotting import PALETTE, new_figure, series_styles
+from rnncourse.models.scan_kernel import scan_kernel_path
 
-__all__ = ["ceiling_sentence", "crossover_sentences", "lstm_profile_table", "plot_lstm_profile",
-           "plot_scan_crossover"]
+__all__ = ["ceiling_sentence", "crossover_sentences", "kernel_scan_sentence", "lstm_profile_table",
+           "plot_lstm_profile", "plot_scan_crossover"]
 
 # (attribute of TimeBreakdown, label, colour, hatch): hatches keep the parts apart in greyscale.
 PARTS = (
@@ -120,13 +122,22 @@ def ceiling_sentence(sweep: ScanSweep) -> str:
     name = "T" if sweep.axis == "seq_len" else "B · H"
     label = SCAN_LABELS[mode].removeprefix("minGRU ")
     reached = (f"the fastest, the {label}, was {best:.1f} × as fast, as fast as the floor "
-               "itself (the two move the same bytes)" if best >= 0.9 * ceiling else
+               "itself" if best >= 0.9 * ceiling else
                f"the fastest, the {label}, was {best:.1f} × as fast, {100 * best / ceiling:.0f}% "
                "of that ceiling")
     return (f"At {name} = {sweep.values[-1]}, reading and writing each array once (the memory "
             f"floor) took {sweep.floor_ms[-1]:.1f} ms against the loop's "
             f"{sweep.loop_ms[-1]:.1f} ms, so a scan on this core could hardly be more than "
             f"{ceiling:.0f} × as fast as the loop there; {reached}.")
+
+
+def kernel_scan_sentence(device: torch.device | str) -> str:
+    """Which implementation the kernel scan's curves measured on `device` (`scan_kernel_path`)."""
+    path = scan_kernel_path(torch.zeros(1, device=device))
+    if path == "C kernel":
+        return "The kernel scan ran as compiled C."
+    return (f"The kernel scan could not run as C here, so its curves measure the {path}; the "
+            "sentences about it are about that scan.")
 
 
 def lstm_profile_table(profile: LSTMProfile) -> str:

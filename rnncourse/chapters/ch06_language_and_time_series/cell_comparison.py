@@ -31,8 +31,8 @@ __all__ = ["CELL_LABELS", "SHIPPED_SEEDS", "CellComparison", "compare_cells",
            "load_shipped_runs", "shipped_checkpoint_name"]
 
 CELL_LABELS = {"rnn_tanh": "tanh RNN", "gru": "GRU", "lstm": "LSTM"}
-# The seeds of the shipped long runs, book/checkpoints/ch06-lm-<cell>-seed<k>.pt: one so far
-# (each run takes 6 to 18 minutes on one CPU thread); more seeds are added by adding files.
+# The seeds of the shipped long runs, book/checkpoints/ch06-lm-<cell>-seed<k>.pt (each run takes
+# minutes on one CPU thread); more seeds are added by adding files.
 SHIPPED_SEEDS = (0, 1, 2)
 
 
