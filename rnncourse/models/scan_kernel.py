@@ -10,21 +10,16 @@ gradients once, the same bytes as the bench's memory floor. It is a scan in the 
 leave the machine as idle as the loop does; there, and wherever it cannot run, `kernel_scan`
 runs `chunked_scan` instead.
 
-The C file is compiled on first use in each process by the C compiler that torch.compile uses on
-CPUs too (`$CC`, or `cc`), once for float32 and once for float64, and loaded with ctypes. Where
-there is no compiler, or compiling fails, `kernel_scan` falls back, with a warning once;
-`scan_kernel_path` says which implementation a call takes.
+The C file is compiled on first use in each process, once for float32 and once for float64, and
+loaded with ctypes (`rnncourse.models.c_library`). Where there is no compiler, or compiling fails,
+`kernel_scan` falls back, with a warning once; `scan_kernel_path` says which implementation a
+call takes.
 """
 
 from __future__ import annotations
 
 import ctypes
 import functools
-import os
-import platform
-import shutil
-import subprocess
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -32,6 +27,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
+from rnncourse.models.c_library import address, build_c_library
 from rnncourse.models.chunked_scan import (
     as_channels,
     check_recurrence_arguments,
@@ -41,45 +37,15 @@ from rnncourse.models.chunked_scan import (
 __all__ = ["KernelScanFunction", "kernel_scan", "load_scan_kernel", "scan_kernel_path"]
 
 SOURCE = Path(__file__).with_name("scan_kernel.c")
-C_TYPES = {torch.float32: "float", torch.float64: "double"}
-
-
-def _compiler_command(real: str, output: Path) -> list[str]:
-    compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc") or "clang"
-    flags = ["-O3", "-shared", "-fPIC", f"-DREAL={real}"]
-    # Vector instructions only where torch's own kernels use them (ATEN_CPU_CAPABILITY can lower
-    # them, to measure an older processor); otherwise the compiler's portable default.
-    if platform.machine() in ("x86_64", "AMD64") and torch.backends.cpu.get_cpu_capability() in (
-            "AVX2", "AVX512"):
-        flags += ["-mavx2", "-mfma"]
-    return [compiler, *flags, str(SOURCE), "-o", str(output)]
 
 
 @functools.cache
 def load_scan_kernel(dtype: torch.dtype) -> ctypes.CDLL | str:
     """The compiled `scan_kernel.c` for `dtype` (float32 or float64), built on the first call in
-    this process; or, where it cannot be built, the reason (a string).
-
-    The library is built in a temporary folder and deleted as soon as it is loaded (it stays
-    mapped in this process): no compiled copy is left on disk for other code to pick up, such as
-    a submission graded on the same machine. Building takes a fraction of a second.
-    """
-    if dtype not in C_TYPES:
-        return f"no kernel for {dtype}"
-    try:
-        folder = tempfile.mkdtemp(prefix="rnncourse-kernel-")
-    except OSError as error:
-        return f"the C kernel could not be built (no temporary folder: {error})"
-    library = Path(folder) / f"scan_kernel_{C_TYPES[dtype]}.so"
-    try:
-        subprocess.run(_compiler_command(C_TYPES[dtype], library), check=True,
-                       capture_output=True, text=True, timeout=120)
-        kernel = ctypes.CDLL(str(library))
-    except (OSError, subprocess.SubprocessError) as error:
-        reason = (getattr(error, "stderr", None) or str(error)).strip().splitlines()
-        return f"the C kernel could not be built ({(reason or [type(error).__name__])[0][:160]})"
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    this process (see `rnncourse.models.c_library`); or, where it cannot be built, the reason."""
+    kernel = build_c_library(SOURCE, dtype)
+    if isinstance(kernel, str):
+        return kernel
     sizes = [ctypes.c_long] * 2  # T, D
     kernel.scan_forward.argtypes = [ctypes.c_void_p] * 4 + sizes
     kernel.scan_backward.argtypes = [ctypes.c_void_p] * 7 + sizes
@@ -96,10 +62,6 @@ def scan_kernel_path(reference: Tensor) -> str:
     return "C kernel" if not isinstance(kernel, str) else f"chunked scan ({kernel})"
 
 
-def _address(tensor: Tensor) -> ctypes.c_void_p:
-    return ctypes.c_void_p(tensor.data_ptr())
-
-
 class KernelScanFunction(torch.autograd.Function):
     """h_t = a_t ⊙ h_{t-1} + b_t by `scan_forward`, with the backward `scan_backward`.
 
@@ -111,7 +73,7 @@ class KernelScanFunction(torch.autograd.Function):
         kernel = load_scan_kernel(a.dtype)
         steps, width = a.shape
         h = torch.empty_like(b)
-        kernel.scan_forward(_address(a), _address(b), _address(initial), _address(h), steps,
+        kernel.scan_forward(address(a), address(b), address(initial), address(h), steps,
                             width)
         ctx.save_for_backward(a, h, initial)
         return h
@@ -125,8 +87,8 @@ class KernelScanFunction(torch.autograd.Function):
         grad_initial = torch.empty_like(initial)
         steps, width = a.shape
         load_scan_kernel(a.dtype).scan_backward(
-            _address(a), _address(grad_h), _address(h), _address(initial), _address(grad_a),
-            _address(grad_b), _address(grad_initial), steps, width)
+            address(a), address(grad_h), address(h), address(initial), address(grad_a),
+            address(grad_b), address(grad_initial), steps, width)
         return grad_a, grad_b, grad_initial
 
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from rnncourse.models import scan_kernel
+from rnncourse.models import c_library, scan_kernel
 from rnncourse.models.minimal import MinGRU, linear_recurrence_loop
 from rnncourse.models.scan_kernel import kernel_scan, load_scan_kernel, scan_kernel_path
 
@@ -21,7 +21,7 @@ def draw(*shape: int, seed: int, dtype: torch.dtype = torch.float64) -> torch.Te
 @pytest.fixture
 def fresh_kernel(monkeypatch: pytest.MonkeyPatch, tmp_path):
     """Forget the loaded kernels and the warnings given, and build into an empty folder."""
-    monkeypatch.setattr(scan_kernel.tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(c_library.tempfile, "tempdir", str(tmp_path))
     monkeypatch.setattr(scan_kernel, "_warned", set())
     load_scan_kernel.cache_clear()
     yield tmp_path
@@ -109,7 +109,7 @@ def test_without_a_temporary_folder_the_reason_is_given(
     def refuse(**_):
         raise PermissionError("read-only file system")
 
-    monkeypatch.setattr(scan_kernel.tempfile, "mkdtemp", refuse)
+    monkeypatch.setattr(c_library.tempfile, "mkdtemp", refuse)
     assert "no temporary folder: read-only file system" in scan_kernel_path(torch.zeros(1))
 
 
