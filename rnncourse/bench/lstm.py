@@ -3,21 +3,22 @@
 Every variant runs one layer forward and backward with the same weights and input. Beside its
 time, each row gives the arithmetic rate it achieved (`lstm_flops` over the time) and that rate
 as a share of the fastest GEMM rate measured on the same machine at the LSTM's largest product
-shape (`gemm_rates`): how close the recurrence comes to the machine's limit for this work.
+shape (`gemm_products`), timed in the same rounds as the variants: how close the recurrence
+comes to the machine's limit for this work.
 """
 
 from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
 
 from rnncourse.bench.report import BenchRow
 from rnncourse.bench.timing import (
-    matmul_gflops,
+    gemm_product,
     resolve_timer,
     seeded_module,
     time_interleaved,
@@ -28,20 +29,24 @@ from rnncourse.models.kernels import align_compiler_with_cpu_kernels, onednn_mat
 from rnncourse.models.sequence import LSTM
 from rnncourse.runtime import resolve_device
 
-__all__ = ["LSTM_LABELS", "LSTM_SIZES", "LSTM_VARIANTS", "bench_lstm", "gemm_rates",
-           "lstm_flops"]
+__all__ = ["LSTM_LABELS", "LSTM_SIZES", "LSTM_VARIANTS", "bench_lstm", "gemm_product_flops",
+           "gemm_products", "gemm_rates", "lstm_flops"]
 
 # The benchmark's default size (T, B, I, H): large enough that the matrix products dominate.
 LSTM_SIZES = {"seq_len": 100, "batch_size": 64, "input_size": 256, "hidden_size": 256}
 
-LSTM_VARIANTS = ("torch", "loop", "fused", "fused_compiled", "compiled")
+LSTM_VARIANTS = ("torch", "loop", "fused", "fused_compiled", "fused_c", "compiled")
 LSTM_LABELS = {
     "torch": "torch.nn.LSTM",
     "loop": "rnncourse LSTM (plain loop)",
     "fused": "rnncourse FusedLSTM",
     "fused_compiled": "rnncourse FusedLSTM, compiled element-wise",
+    "fused_c": "rnncourse FusedLSTM, C element-wise",
     "compiled": "plain loop, torch.compile'd step",
 }
+
+# The fused variants by the element-wise path of their FusedLSTM.
+FUSED_ELEMENTWISE = {"fused": "eager", "fused_compiled": "compiled", "fused_c": "c"}
 
 
 def lstm_flops(seq_len: int, batch_size: int, input_size: int, hidden_size: int) -> float:
@@ -53,17 +58,30 @@ def lstm_flops(seq_len: int, batch_size: int, input_size: int, hidden_size: int)
     return 24.0 * seq_len * batch_size * hidden_size * (input_size + hidden_size)
 
 
+def gemm_products(seq_len: int, batch_size: int, input_size: int, hidden_size: int, *,
+                  device: torch.device | str = "cpu") -> dict[str, Callable[[], object]]:
+    """The LSTM's input projection, (T·B × I) by (I × 4H), by kernel: `torch.matmul` and, where
+    available, oneDNN with a packed weight (the kernel the fused LSTM uses)."""
+    shape = (seq_len * batch_size, input_size, 4 * hidden_size)
+    kernels = ["torch", *(["onednn"] if onednn_matmul_available(torch.empty(0, device=device))
+                          else [])]
+    return {kernel: gemm_product(*shape, device=device, kernel=kernel) for kernel in kernels}
+
+
+def gemm_product_flops(seq_len: int, batch_size: int, input_size: int, hidden_size: int) -> float:
+    """Floating-point operations of one of `gemm_products`: 2·T·B·I·4H."""
+    return 2.0 * seq_len * batch_size * input_size * 4 * hidden_size
+
+
 def gemm_rates(seq_len: int, batch_size: int, input_size: int, hidden_size: int, *,
                device: torch.device | str = "cpu", repeats: int = 5,
                timer: str = "wall") -> dict[str, float]:
-    """GFLOP/s of the LSTM's input projection, (T·B × I) by (I × 4H), by `torch.matmul` and,
-    where available, by oneDNN with a packed weight (the kernel the fused LSTM uses)."""
-    shape = (seq_len * batch_size, input_size, 4 * hidden_size)
-    rates = {"torch": matmul_gflops(*shape, device=device, repeats=repeats, timer=timer)}
-    if onednn_matmul_available(torch.empty(0, device=device)):
-        rates["onednn"] = matmul_gflops(*shape, device=device, repeats=repeats, timer=timer,
-                                        kernel="onednn")
-    return rates
+    """GFLOP/s of each of `gemm_products`, timed on their own (`bench_lstm` times them in the
+    same rounds as the LSTMs instead, so that both meet the same machine)."""
+    products = gemm_products(seq_len, batch_size, input_size, hidden_size, device=device)
+    timings = time_interleaved(products, device=device, repeats=repeats, timer=timer)
+    flops = gemm_product_flops(seq_len, batch_size, input_size, hidden_size)
+    return {kernel: flops / (timing.ms * 1e-3) / 1e9 for kernel, timing in timings.items()}
 
 
 def _compiled_loop(reference: LSTM, compile_mode: str) -> Callable:
@@ -96,8 +114,8 @@ def _lstm_variant(variant: str, reference: nn.LSTM, compile_mode: str) -> tuple[
     device = reference.weight_ih_l0.device
     if variant == "torch":
         return (lambda inputs: reference(inputs)[0]), _torch_kernel(device)
-    if variant in ("fused", "fused_compiled"):
-        elementwise = "compiled" if variant == "fused_compiled" else "eager"
+    if variant in FUSED_ELEMENTWISE:
+        elementwise = FUSED_ELEMENTWISE[variant]
         module = FusedLSTM(reference.input_size, reference.hidden_size, elementwise=elementwise)
     elif variant in ("loop", "compiled"):
         module = LSTM(reference.input_size, reference.hidden_size)
@@ -129,7 +147,7 @@ def bench_lstm(
     compile_mode: str = "default",
     timer: str = "wall",
     seed: int = 0,
-    gemm: Mapping[str, float] | None = None,
+    gemm: dict[str, float] | None = None,
 ) -> list[BenchRow]:
     """Forward + backward of one LSTM layer in each variant, with the same weights and input.
 
@@ -137,7 +155,9 @@ def bench_lstm(
     not. The variants are timed in turn, round after round. A variant that fails (torch.compile
     without a working compiler, say) gives a row with the error as its note; a compiled variant's
     first call (its compilation) is timed apart, in the note. `gemm`: the GEMM rates the
-    percentages refer to (`gemm_rates`), measured here when not given.
+    percentages refer to (`gemm_rates`). None or empty: they are measured here, in the same
+    rounds as the variants (a shared machine's speed drifts, and so both meet the same
+    conditions), and an empty dict given receives them.
     """
     device = resolve_device(device)
     timer = resolve_timer(timer, device)
@@ -150,8 +170,6 @@ def bench_lstm(
     inputs.requires_grad_(True)
     sizes = {"seq_len": seq_len, "batch_size": batch_size, "input_size": input_size,
              "hidden_size": hidden_size}
-    if gemm is None:
-        gemm = gemm_rates(**sizes, device=device, repeats=repeats, timer=timer)
     flops = lstm_flops(**sizes)
 
     steps, kernels, notes, failures = {}, {}, {}, {}
@@ -162,7 +180,7 @@ def bench_lstm(
             def step(forward: Callable = forward) -> None:
                 forward(inputs).sum().backward()
 
-            if variant in ("compiled", "fused_compiled"):  # the first call compiles
+            if variant in ("compiled", "fused_compiled", "fused_c"):  # the first call compiles
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     start = time.perf_counter()
@@ -173,7 +191,14 @@ def bench_lstm(
             failures[variant] = _failure(error)
     if "torch" not in steps:
         raise RuntimeError(f"torch.nn.LSTM could not run on {device}: {failures['torch']}")
-    timings = time_interleaved(steps, device=device, repeats=repeats, warmup=warmup, timer=timer)
+    products = gemm_products(**sizes, device=device) if not gemm else {}
+    runs = {**steps, **{f"GEMM {kernel}": product for kernel, product in products.items()}}
+    timings = time_interleaved(runs, device=device, repeats=repeats, warmup=warmup, timer=timer)
+    if products:
+        measured = {kernel: gemm_product_flops(**sizes) / (timings[f"GEMM {kernel}"].ms * 1e-3)
+                    / 1e9 for kernel in products}
+        gemm = measured if gemm is None else gemm
+        gemm.update(measured)
     reference_ms = timings["torch"].ms
     best_gemm = max(gemm.values()) if gemm else None
     rows = []

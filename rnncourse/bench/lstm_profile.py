@@ -12,13 +12,14 @@ call that cannot be split):
   the dispatcher, autograd's bookkeeping, views and allocation.
 
 How: the total is the best of `repeats` clean runs by CPU time (the variants in turn, round after
-round). The time inside each operation comes from further runs under `torch.profiler` (each
-operation's own time, without the operations it calls), scaled by the run's CPU time over its
-wall time, so that time the process spent waiting for the processor on a machine shared with
-other work is not counted; the least of those runs is kept for each category. A compiled
-kernel's call is one profiler range (its Python wrapper and guard checks, a few microseconds,
-are overhead). The profiler adds about a microsecond to every operation, which falls mostly
-on the small element-wise ones.
+round, with the GEMM reference products among them). The time inside each operation comes from
+further runs under `torch.profiler` (each operation's own time, without the operations it
+calls), scaled by the run's CPU time over its wall time, so that time the process spent waiting
+for the processor on a machine shared with other work is not counted; the least of those runs
+is kept for each category. A compiled kernel's call, and a C step's call, is one profiler range
+of element-wise work (the ranges inside it for torch.compile's wrapper and guard checks count as
+overhead). The profiler adds about a microsecond to every operation, which falls mostly on the
+small element-wise ones.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import torch
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode, _disable_current_modes
 
-from rnncourse.bench.lstm import gemm_rates, lstm_flops
+from rnncourse.bench.lstm import FUSED_ELEMENTWISE, gemm_product_flops, gemm_products, lstm_flops
 from rnncourse.bench.timing import device_name, seeded_module, time_interleaved
 from rnncourse.models.fused_lstm import FusedLSTM
 from rnncourse.models.kernels import ElementwiseKernel
@@ -46,11 +47,13 @@ __all__ = ["PROFILE_VARIANTS", "LSTMProfile", "TimeBreakdown", "describe_savings
            "profile_lstm"]
 
 # In the order of chapter 4's story: each differs from the one before by one change.
-PROFILE_VARIANTS = ("loop", "fused_torch", "fused", "fused_compiled", "torch")
+PROFILE_VARIANTS = ("loop", "fused_torch", "fused", "fused_compiled", "fused_c", "torch")
 CHANGES = {
     "fused_torch": "one autograd node per layer, hand-written BPTT, products over all T·B rows",
     "fused": "products by oneDNN with weights packed once per pass",
-    "fused_compiled": "each step's element-wise work compiled into one kernel",
+    "fused_compiled": "each step's element-wise work compiled into one kernel by torch.compile",
+    "fused_c": ("each step's element-wise work as one C function instead, the biases' "
+                "gradient summed in it"),
 }
 MATMUL_OPERATIONS = frozenset({"mm", "addmm", "bmm", "baddbmm", "addbmm", "mv", "addmv", "dot",
                                "_linear_pointwise", "_reorder_linear_weight"})
@@ -218,7 +221,7 @@ def _variants(reference: nn.LSTM, variants: Sequence[str]) -> dict[str, tuple[nn
         else:
             module = FusedLSTM(reference.input_size, reference.hidden_size,
                                matmul="torch" if variant == "fused_torch" else "auto",
-                               elementwise="compiled" if variant == "fused_compiled" else "eager")
+                               elementwise=FUSED_ELEMENTWISE.get(variant, "eager"))
         module.to(reference.weight_ih_l0.device).load_state_dict(reference.state_dict())
         name = ("plain loop (autograd, operations per step)" if variant == "loop"
                 else f"FusedLSTM: {module.kernels().describe()}")
@@ -268,8 +271,15 @@ def _profile(seq_len: int, batch_size: int, input_size: int, hidden_size: int,
     modules = _variants(reference, variants)
     runs = {variant: (lambda module=module: module(inputs)[0].sum().backward())
             for variant, (module, _) in modules.items()}
-    totals = time_interleaved(runs, repeats=repeats, warmup=1, timer="cpu")
-    flops = lstm_flops(seq_len, batch_size, input_size, hidden_size)
+    # The GEMM reference is timed in the same rounds, so that both meet the same machine.
+    sizes = (seq_len, batch_size, input_size, hidden_size)
+    products = gemm_products(*sizes, device=device)
+    totals = time_interleaved({**runs, **{f"GEMM {kernel}": product
+                                          for kernel, product in products.items()}},
+                              repeats=repeats, warmup=1, timer="cpu")
+    gemm = {kernel: gemm_product_flops(*sizes) / (totals[f"GEMM {kernel}"].cpu_ms * 1e-3) / 1e9
+            for kernel in products}
+    flops = lstm_flops(*sizes)
     rows, shares = [], []
     for variant, run in runs.items():
         measured = [_time_inside_operations(run) for _ in range(max(2, repeats // 2))]
@@ -281,7 +291,6 @@ def _profile(seq_len: int, batch_size: int, input_size: int, hidden_size: int,
             variant, modules[variant][1], total, least["matmul"], least["elementwise"],
             max(0.0, total - inside), least["fused"], _count_operations(run), flops,
         ))
-    gemm = gemm_rates(seq_len, batch_size, input_size, hidden_size, device=device, timer="cpu")
     date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return LSTMProfile(seq_len, batch_size, input_size, hidden_size, rows, gemm,
                        device_name(device), date=date, cpu_share=min(shares))

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import torch
 
-from rnncourse.bench.lstm import LSTM_SIZES, LSTM_VARIANTS, bench_lstm, gemm_rates
+from rnncourse.bench.lstm import LSTM_VARIANTS, bench_lstm
 from rnncourse.bench.report import BenchReport, BenchRow
 from rnncourse.bench.scan import bench_min_gru, bench_recurrence
 from rnncourse.bench.timing import device_name
@@ -51,10 +51,7 @@ def run_benchmarks(
         lstm_arguments, min_gru_arguments = dict(lstm or {}), dict(min_gru or {})
         recurrence_arguments = dict(recurrence or {})
         if lstm_arguments.get("variants", LSTM_VARIANTS):  # an empty list skips the section
-            sizes = {**LSTM_SIZES, **{key: lstm_arguments[key] for key in LSTM_SIZES
-                                      if key in lstm_arguments}}
-            gemm[str(resolved)] = gemm_rates(**sizes, device=resolved, timer=timer,
-                                             repeats=lstm_arguments.get("repeats", 5))
+            gemm[str(resolved)] = {}  # measured by bench_lstm, in the rounds of the LSTMs
             rows += bench_lstm(device=resolved, timer=timer, gemm=gemm[str(resolved)],
                                **lstm_arguments)
         shapes = recurrence_arguments.pop("shapes", [])

@@ -25,6 +25,7 @@ __all__ = [
     "TIMERS",
     "Timing",
     "device_name",
+    "gemm_product",
     "matmul_gflops",
     "resolve_timer",
     "seeded_module",
@@ -142,10 +143,9 @@ def seeded_module(build: Callable[[], nn.Module], seed: int, device: torch.devic
         return build().to(device)
 
 
-def matmul_gflops(rows: int, inner: int, columns: int, *, device: torch.device | str = "cpu",
-                  repeats: int = 5, timer: str = "wall", kernel: str = "torch") -> float:
-    """GFLOP/s of one product of a (rows × inner) by an (inner × columns) matrix: 2·rows·inner·
-    columns operations over the fastest run's time.
+def gemm_product(rows: int, inner: int, columns: int, *, device: torch.device | str = "cpu",
+                 kernel: str = "torch") -> Callable[[], object]:
+    """One product of a (rows × inner) by an (inner × columns) matrix, ready to time.
 
     kernel "torch": `torch.matmul` (MKL or OpenBLAS on CPUs, cuBLAS on GPUs); "onednn": oneDNN's
     product with the right-hand matrix packed once beforehand, as the fused LSTM runs its
@@ -162,7 +162,14 @@ def matmul_gflops(rows: int, inner: int, columns: int, *, device: torch.device |
             raise ValueError("kernel='onednn': oneDNN's product is not available here "
                              f"(device {device.type}, this torch build)")
         product = WeightProduct(right.t(), rows, onednn=True)
-        timing = time_call(lambda: product(left), device=device, repeats=repeats, timer=timer)
-    else:
-        timing = time_call(lambda: left @ right, device=device, repeats=repeats, timer=timer)
+        return lambda: product(left)
+    return lambda: left @ right
+
+
+def matmul_gflops(rows: int, inner: int, columns: int, *, device: torch.device | str = "cpu",
+                  repeats: int = 5, timer: str = "wall", kernel: str = "torch") -> float:
+    """GFLOP/s of one product of a (rows × inner) by an (inner × columns) matrix (`gemm_product`):
+    2·rows·inner·columns operations over the fastest run's time."""
+    product = gemm_product(rows, inner, columns, device=device, kernel=kernel)
+    timing = time_call(product, device=device, repeats=repeats, timer=timer)
     return 2.0 * rows * inner * columns / (timing.ms * 1e-3) / 1e9

@@ -17,7 +17,7 @@ HELP = ("time torch.nn.LSTM against the plain-loop, fused and compiled LSTMs, an
         "against its scans")
 
 # The same names as rnncourse.bench.LSTM_VARIANTS and SCAN_MODES (a test checks they agree).
-LSTM_VARIANTS = ("torch", "loop", "fused", "fused_compiled", "compiled")
+LSTM_VARIANTS = ("torch", "loop", "fused", "fused_compiled", "fused_c", "compiled")
 SCAN_MODES = ("sequential", "log_scan", "blocked_scan", "chunked_scan", "kernel_scan",
               "chunked_scan_compiled")
 

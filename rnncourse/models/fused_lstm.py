@@ -18,8 +18,11 @@ two of them have to wait for the previous step:
   with δ_t = ∂L/∂(gate pre-activations at t), stacked over t into one (T·B, 4H) matrix.
 
 Each step's element-wise work is one function (`lstm_cell_forward`, `lstm_cell_backward`) that
-`torch.compile` can fuse into one kernel (`elementwise="compiled"`), and the products can run on
-oneDNN with the weights packed once per pass (`matmul="auto"`); see `rnncourse.models.kernels`.
+runs eagerly, or compiled by `torch.compile` into one kernel (`elementwise="compiled"`), or as
+the same function written in C (`elementwise="c"`, `rnncourse.models.lstm_step_kernel`); the
+products can run on oneDNN with the weights packed once per pass (`matmul="auto"`); see
+`rnncourse.models.kernels`. The biases enter in the step (one addition among a dozen), not in
+the input product, where oneDNN's bias costs more than that addition.
 
 `FusedLSTM` has the constructor, parameter names and `forward` contract of `torch.nn.LSTM`
 (without bidirectional and proj_size), so state dicts load both ways. Double backward is not
@@ -27,6 +30,9 @@ supported (the backward is itself not differentiable); use `rnncourse.models.LST
 """
 
 from __future__ import annotations
+
+import functools
+from collections.abc import Callable
 
 import torch
 from torch import Tensor
@@ -40,6 +46,11 @@ from rnncourse.models.kernels import (
     KernelPaths,
     WeightProduct,
     resolve_kernels,
+)
+from rnncourse.models.lstm_step_kernel import (
+    lstm_step_backward_c,
+    lstm_step_forward_c,
+    lstm_step_kernel_unavailable,
 )
 from rnncourse.models.sequence import LSTM, RecordedStates
 
@@ -65,14 +76,16 @@ def tanh_by_sigmoid(x: Tensor) -> Tensor:
 
 @ElementwiseKernel
 def lstm_cell_forward(
-    gates: Tensor, recurrent: Tensor, c_prev: Tensor, c: Tensor, tanh_c: Tensor, h: Tensor
+    gates: Tensor, recurrent: Tensor, bias: Tensor | None, c_prev: Tensor, c: Tensor,
+    tanh_c: Tensor, h: Tensor,
 ) -> None:
-    """Step t's element-wise work, in place: gates (B, 4H) holds W_ih x_t + b_ih + b_hh on entry
-    and the gates (i, f, g, o) on return; c_t, tanh c_t and h_t are written into c, tanh_c, h.
+    """Step t's element-wise work, in place: gates (B, 4H) holds W_ih x_t on entry and the gates
+    (i, f, g, o) on return; c_t, tanh c_t and h_t are written into c, tanh_c, h.
 
-    recurrent = W_hh h_{t-1}, (B, 4H); c_prev = c_{t-1}, (B, H).
+    recurrent = W_hh h_{t-1}, (B, 4H); bias = b_ih + b_hh, (4H,) or None; c_prev = c_{t-1}, (B, H).
     """
-    i, f, g, o = (gates + recurrent).chunk(4, dim=1)  # pre-activations of the gates i, f, g, o
+    pre = gates + recurrent if bias is None else gates + recurrent + bias
+    i, f, g, o = pre.chunk(4, dim=1)  # pre-activations of the gates i, f, g, o
     i, f, o = torch.sigmoid(i), torch.sigmoid(f), torch.sigmoid(o)  # i_t, f_t, o_t = σ(·)
     g = tanh_by_sigmoid(g)  # g_t = tanh(·)
     c_t = f * c_prev + i * g  # c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t
@@ -86,10 +99,10 @@ def lstm_cell_forward(
 @ElementwiseKernel
 def lstm_cell_backward(
     grad_output: Tensor, grad_h: Tensor, grad_c: Tensor,
-    gates: Tensor, c_prev: Tensor, tanh_c: Tensor, grad_gates: Tensor,
-) -> Tensor:
-    """Step t of BPTT: writes δ_t = ∂L/∂(pre-activations) into grad_gates (B, 4H); returns
-    ∂L/∂c_{t-1}.
+    gates: Tensor, c_prev: Tensor, tanh_c: Tensor, grad_gates: Tensor, grad_c_prev: Tensor,
+) -> None:
+    """Step t of BPTT: writes δ_t = ∂L/∂(pre-activations) into grad_gates (B, 4H) and ∂L/∂c_{t-1}
+    into grad_c_prev (B, H).
 
     grad_output = ∂L/∂y_t from above; grad_h = δ_{t+1} W_hh and grad_c = ∂L/∂c_t through step
     t+1 (zero at t = T, or the gradients of h_T, c_T); gates = (i, f, g, o) of step t.
@@ -104,7 +117,16 @@ def lstm_cell_backward(
         dc * i * (1 - g * g),  # δ_g = dc_t ⊙ i_t ⊙ (1 − g_t²)
         dh * tanh_c * o * (1 - o),  # δ_o = dh_t ⊙ tanh c_t ⊙ o(1 − o)
     ), dim=1))
-    return dc * f  # ∂c_t/∂c_{t-1} = f_t: what reaches c_{t-1}
+    grad_c_prev.copy_(dc * f)  # ∂c_t/∂c_{t-1} = f_t: what reaches c_{t-1}
+
+
+def _elementwise_steps(elementwise: str) -> tuple[Callable, Callable]:
+    """The forward and backward step functions of an element-wise path."""
+    if elementwise == "c":
+        return lstm_step_forward_c, lstm_step_backward_c
+    compiled = elementwise == "compiled"
+    return (functools.partial(lstm_cell_forward, compiled=compiled),
+            functools.partial(lstm_cell_backward, compiled=compiled))
 
 
 class FusedLSTMFunction(torch.autograd.Function):
@@ -123,16 +145,17 @@ class FusedLSTMFunction(torch.autograd.Function):
         paths = paths or resolve_kernels(input)
         steps, batch, input_size = input.shape
         hidden_size = weight_hh.shape[1]
-        onednn, compiled = paths.matmul == "onednn", paths.elementwise == "compiled"
+        onednn = paths.matmul == "onednn"
+        step_forward, _ = _elementwise_steps(paths.elementwise)
         # The kernels run in the parameters' dtype; autocast would hand the products
         # lower-precision copies that the preallocated buffers cannot hold.
         with torch.autocast(device_type=input.device.type, enabled=False):
-            # Hoisted input projection for all t at once: W_ih x_t + b_ih + b_hh, (T, B, 4H);
-            # step t turns its slice into the gates (i, f, g, o) in place.
+            # Hoisted input projection for all t at once: W_ih x_t, (T, B, 4H); step t turns its
+            # slice into the gates (i, f, g, o) in place.
             bias = None if bias_ih is None else bias_ih + bias_hh
             input_product = WeightProduct(weight_ih, steps * batch, onednn)
             flat_input = input.reshape(steps * batch, input_size)
-            gates = input_product(flat_input, bias).view(steps, batch, 4 * hidden_size)
+            gates = input_product(flat_input).view(steps, batch, 4 * hidden_size)
             hidden = input.new_empty(steps + 1, batch, hidden_size)  # h_0 .. h_T
             cells = input.new_empty(steps + 1, batch, hidden_size)  # c_0 .. c_T
             tanh_cells = input.new_empty(steps, batch, hidden_size)  # tanh c_1 .. tanh c_T
@@ -144,8 +167,7 @@ class FusedLSTMFunction(torch.autograd.Function):
             for t in range(steps):
                 recurrent = recurrent_product(h[t])  # W_hh h_{t-1}: waits for step t-1
                 # gates_t[t] becomes (i, f, g, o) of step t; writes c_t, tanh c_t and h_t.
-                lstm_cell_forward(gates_t[t], recurrent, c[t], c[t + 1], tanh_c[t], h[t + 1],
-                                  compiled=compiled)
+                step_forward(gates_t[t], recurrent, bias, c[t], c[t + 1], tanh_c[t], h[t + 1])
         ctx.save_for_backward(input, weight_ih, weight_hh, gates, hidden, cells, tanh_cells)
         ctx.has_bias = bias_ih is not None
         ctx.paths = paths
@@ -158,31 +180,40 @@ class FusedLSTMFunction(torch.autograd.Function):
         input, weight_ih, weight_hh, gates, hidden, cells, tanh_cells = ctx.saved_tensors
         steps, batch, input_size = input.shape
         hidden_size = weight_hh.shape[1]
-        onednn, compiled = ctx.paths.matmul == "onednn", ctx.paths.elementwise == "compiled"
+        onednn, in_c = ctx.paths.matmul == "onednn", ctx.paths.elementwise == "c"
+        _, step_backward = _elementwise_steps(ctx.paths.elementwise)
         grad_output = grad_output.contiguous()
+        wants_bias = ctx.has_bias and (ctx.needs_input_grad[5] or ctx.needs_input_grad[6])
+        # The C step adds each δ_t into ∂L/∂b as it goes; the others sum all δ_t at the end.
+        grad_bias = gates.new_zeros(4 * hidden_size) if wants_bias and in_c else None
         # The sweep, from t = T down to 1: δ_t for every t, one (B, 4H) slice each.
         grad_gates = torch.empty_like(gates)
         recurrent_product = WeightProduct(weight_hh.t(), batch, onednn)  # δ ↦ δ W_hh
-        grad_h, grad_c = grad_h_n, grad_c_n  # what reaches h_T and c_T from outside
+        grad_h = grad_h_n.contiguous()  # what reaches h_T from outside
+        # ∂L/∂c_t and ∂L/∂c_{t-1} in turn, in two buffers: one step reads one, writes the other.
+        grad_c, grad_c_prev = grad_c_n.contiguous().clone(), torch.empty_like(grad_c_n)
         steps_of = (x.unbind(0) for x in (grad_output, gates, cells, tanh_cells, grad_gates))
         grad_y, gates_t, c, tanh_c, delta = steps_of
         for t in range(steps - 1, -1, -1):
-            grad_c = lstm_cell_backward(grad_y[t], grad_h, grad_c, gates_t[t], c[t], tanh_c[t],
-                                        delta[t], compiled=compiled)  # δ_t into delta[t]
+            extra = (grad_bias,) if in_c else ()
+            step_backward(grad_y[t], grad_h, grad_c, gates_t[t], c[t], tanh_c[t], delta[t],
+                          grad_c_prev, *extra)  # δ_t into delta[t], ∂L/∂c_{t-1}
+            grad_c, grad_c_prev = grad_c_prev, grad_c
             grad_h = recurrent_product(delta[t])  # ∂L/∂h_{t-1} through step t = δ_t W_hh
 
         # After the sweep, one product over all T·B rows for each remaining gradient.
         flat_grad_gates = grad_gates.view(steps * batch, 4 * hidden_size)  # rows δ_t, all t
-        grad_input = grad_weight_ih = grad_weight_hh = grad_bias = None
+        grad_input = grad_weight_ih = grad_weight_hh = None
         if ctx.needs_input_grad[0]:  # ∂L/∂x_t = δ_t W_ih
             input_product = WeightProduct(weight_ih.t(), steps * batch, onednn)
             grad_input = input_product(flat_grad_gates).view(steps, batch, input_size)
+        # The weights' gradients are computed transposed, (Σ_t x_tᵀ δ_t)ᵀ: the faster product.
         if ctx.needs_input_grad[3]:  # ∂L/∂W_ih = Σ_t δ_tᵀ x_t
-            grad_weight_ih = flat_grad_gates.t() @ input.reshape(steps * batch, input_size)
+            grad_weight_ih = (input.reshape(steps * batch, input_size).t() @ flat_grad_gates).t()
         if ctx.needs_input_grad[4]:  # ∂L/∂W_hh = Σ_t δ_tᵀ h_{t-1}
             previous_hidden = hidden[:-1].reshape(steps * batch, hidden_size)  # h_0 .. h_{T-1}
-            grad_weight_hh = flat_grad_gates.t() @ previous_hidden
-        if ctx.has_bias and (ctx.needs_input_grad[5] or ctx.needs_input_grad[6]):
+            grad_weight_hh = (previous_hidden.t() @ flat_grad_gates).t()
+        if wants_bias and grad_bias is None:
             grad_bias = flat_grad_gates.sum(0)  # b_ih and b_hh enter the same sum
         return (grad_input, grad_h, grad_c, grad_weight_ih, grad_weight_hh, grad_bias, grad_bias,
                 None)
@@ -197,7 +228,7 @@ def fused_lstm_kernels(
     a note.
     """
     return resolve_kernels(reference, matmul, elementwise,
-                           (lstm_cell_forward, lstm_cell_backward))
+                           (lstm_cell_forward, lstm_cell_backward), lstm_step_kernel_unavailable)
 
 
 def fused_lstm(
@@ -215,8 +246,9 @@ def fused_lstm(
 
     input (T, B, I); state = (h_0, c_0), each (B, H). Returns (output (T, B, H), (h_T, c_T)),
     the same numbers as `torch.nn.LSTM` with these weights (see `lstm_step` for the equations).
-    matmul: "auto", "onednn" or "torch"; elementwise: "eager" or "compiled" (torch.compile of
-    each step's element-wise work, falling back to eager where no compiler works).
+    matmul: "auto", "onednn" or "torch"; elementwise: "eager", "compiled" (torch.compile of
+    each step's element-wise work) or "c" (the same work in C, built on first use); each falls
+    back to eager, with a warning, where no compiler works.
     """
     h_0, c_0 = check_lstm_state("state", state, "fused_lstm")
     check_tensor_like("input", input, weight_ih)
@@ -248,8 +280,9 @@ class FusedLSTM(LSTM):
     and `forward(input, hx) -> (output, (h_n, c_n))` as `rnncourse.models.LSTM` and torch.nn.LSTM:
     only the computation of each layer differs. Two keyword arguments pick its kernels:
     `matmul` ("auto": oneDNN with packed weights where available, "onednn", "torch") and
-    `elementwise` ("eager", or "compiled": torch.compile, whose first call compiles for seconds
-    to a minute; it falls back to eager where no compiler works). `kernels()` says which run.
+    `elementwise` ("eager"; "compiled": torch.compile, whose first call compiles for seconds
+    to a minute; "c": `lstm_step.c`, built in a fraction of a second on first use, the fastest
+    on CPUs; both fall back to eager where no compiler works). `kernels()` says which run.
     It cannot record hidden states (`record_hidden_states`): the steps are not autograd nodes.
     """
 

@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 MATMUL_PATHS = ("auto", "onednn", "torch")
-ELEMENTWISE_PATHS = ("compiled", "eager")
+ELEMENTWISE_PATHS = ("c", "compiled", "eager")
 
 
 @functools.cache
@@ -166,10 +166,14 @@ class ElementwiseKernel:
         self.compiled_function, self.failure = None, None
 
 
+_warned: set[str] = set()  # reasons for not running C kernels, warned of once each
+
+
 @dataclass(frozen=True)
 class KernelPaths:
     """Which kernels a fused layer runs: `matmul` "onednn" (prepacked weights) or "torch";
-    `elementwise` "compiled" or "eager"; `note` says why a requested path was not taken."""
+    `elementwise` "c" (a C function per step), "compiled" or "eager"; `note` says why a
+    requested path was not taken."""
 
     matmul: str
     elementwise: str
@@ -178,7 +182,8 @@ class KernelPaths:
     def describe(self) -> str:
         """E.g. "oneDNN products, compiled element-wise"."""
         products = "oneDNN products" if self.matmul == "onednn" else "torch.mm products"
-        text = f"{products}, {self.elementwise} element-wise"
+        elementwise = "C" if self.elementwise == "c" else self.elementwise
+        text = f"{products}, {elementwise} element-wise"
         return f"{text} ({self.note})" if self.note else text
 
 
@@ -187,12 +192,14 @@ def resolve_kernels(
     matmul: str = "auto",
     elementwise: str = "eager",
     kernels: tuple[ElementwiseKernel, ...] = (),
+    c_unavailable: Callable[[Tensor], str | None] | None = None,
 ) -> KernelPaths:
     """The paths a fused layer takes for tensors like `reference`.
 
     matmul: "auto" (oneDNN where available, else torch), "onednn" (falls back to torch where
-    unavailable, with a note) or "torch". elementwise: "compiled" (falls back to eager where one
-    of `kernels` failed to compile, with a note) or "eager".
+    unavailable, with a note) or "torch". elementwise: "c" (falls back to eager where
+    `c_unavailable(reference)` gives a reason, with a note and a warning once), "compiled"
+    (falls back to eager where one of `kernels` failed to compile, with a note) or "eager".
     """
     check_choice("matmul", matmul, MATMUL_PATHS)
     check_choice("elementwise", elementwise, ELEMENTWISE_PATHS)
@@ -200,6 +207,15 @@ def resolve_kernels(
     use_onednn = matmul != "torch" and onednn_matmul_available(reference)
     if matmul == "onednn" and not use_onednn:
         notes.append("oneDNN's product is not available for these tensors")
+    if elementwise == "c":
+        reason = c_unavailable(reference) if c_unavailable else "this layer has no C kernel"
+        if reason is not None:
+            notes.append(f"no C kernel: {reason}")
+            elementwise = "eager"
+            if reason not in _warned:
+                _warned.add(reason)
+                warnings.warn(f"running the element-wise work eagerly: {reason}",
+                              RuntimeWarning, stacklevel=3)
     failures = [kernel.failure for kernel in kernels if kernel.failure is not None]
     if elementwise == "compiled" and failures:
         notes.append(f"compiling failed: {failures[0]}")

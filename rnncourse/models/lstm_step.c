@@ -1,0 +1,110 @@
+/* One LSTM step's element-wise work, forward and backward, as one C function each.
+ *
+ * The matrix products of a step run in oneDNN; what is left is a dozen element-wise operations
+ * on (B, 4H) and (B, H) arrays. As separate PyTorch operations each reads and writes memory and
+ * costs a call from Python; here each step is one pass over its numbers and one call.
+ * Arrays are row-major: gates (B, 4H) hold the four gates of unit j of row b at
+ * [b * 4H + q * H + j] for q = 0 .. 3 (i, f, g, o, the order of torch.nn.LSTM); states (B, H) at
+ * [b * H + j]. The inner loops run over j, so the compiler vectorises them. The file is compiled
+ * twice, with `real` a float and a double (rnncourse/models/lstm_step_kernel.py builds it).
+ */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#ifndef REAL
+#define REAL float
+#endif
+typedef REAL real;
+
+/* e^x in float, in a form the compiler can vectorise (the C library's expf is one call per
+ * number). x = n ln 2 + r with n an integer and |r| <= ln(2)/2, so e^x = 2^n e^r: e^r from its
+ * Taylor polynomial (Cephes' coefficients, error about 1 unit in the last place), 2^n written
+ * straight into the exponent bits of a float. x is clamped to [-87, 88], where 2^n is a normal
+ * float; outside, sigmoid and tanh are 0, 1 or -1 to float precision anyway. */
+static inline float exp_float(float x)
+{
+    x = x < -87.0f ? -87.0f : x;
+    x = x > 88.0f ? 88.0f : x;
+    const float round_shift = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
+    float n = (x * 1.44269504088896341f + round_shift) - round_shift; /* n = round(x / ln 2) */
+    float r = x - n * 0.693145751953125f; /* r = x - n ln 2, ln 2 in two parts for precision */
+    r = r - n * 1.428606765330187045e-06f;
+    float p = 1.9875691500e-4f; /* e^r = 1 + r + r^2 (1/2 + r/6 + ...) */
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    int32_t bits = ((int32_t)n + 127) << 23; /* the float 2^n */
+    float two_to_n;
+    memcpy(&two_to_n, &bits, sizeof two_to_n);
+    return p * two_to_n;
+}
+
+/* float: the vectorisable e^x above; double: the C library's exp. */
+#define EXP(x) _Generic((x), float: exp_float, default: exp)(x)
+
+static inline real sigmoid(real x) { return 1 / (1 + EXP(-x)); } /* σ(x) = 1 / (1 + e^-x) */
+static inline real tanh_(real x) { return 2 / (1 + EXP(-2 * x)) - 1; } /* tanh x = 2σ(2x) - 1 */
+
+/* Step t forward. On entry gates holds W_ih x_t, on return the gates (i, f, g, o) of step t,
+ * kept for the backward pass. recurrent = W_hh h_{t-1} (B, 4H); bias = b_ih + b_hh (4H; zeros
+ * for a layer without biases); c_prev = c_{t-1}. Writes c = c_t, tanh_c = tanh c_t and h = h_t (B, H). */
+void lstm_step_forward(real *restrict gates, const real *restrict recurrent,
+                       const real *restrict bias, const real *restrict c_prev,
+                       real *restrict c, real *restrict tanh_c, real *restrict h, long B, long H)
+{
+    for (long b = 0; b < B; b++) {
+        real *z = gates + b * 4 * H;  /* this row's four gates */
+        const real *w = recurrent + b * 4 * H;
+        for (long j = 0; j < H; j++) {
+            long u = b * H + j;  /* unit j of row b in the (B, H) arrays */
+            /* pre-activations W_ih x_t + W_hh h_{t-1} + b of the gates i, f, g, o */
+            real pre_i = z[j] + w[j] + bias[j], pre_f = z[H + j] + w[H + j] + bias[H + j];
+            real pre_g = z[2 * H + j] + w[2 * H + j] + bias[2 * H + j];
+            real pre_o = z[3 * H + j] + w[3 * H + j] + bias[3 * H + j];
+            real i = sigmoid(pre_i), f = sigmoid(pre_f), o = sigmoid(pre_o);  /* σ(·) */
+            real g = tanh_(pre_g);  /* g_t = tanh(·) */
+            real c_t = f * c_prev[u] + i * g;  /* c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t */
+            real tanh_c_t = tanh_(c_t);
+            z[j] = i, z[H + j] = f, z[2 * H + j] = g, z[3 * H + j] = o;
+            c[u] = c_t;
+            tanh_c[u] = tanh_c_t;
+            h[u] = o * tanh_c_t;  /* h_t = o_t ⊙ tanh c_t */
+        }
+    }
+}
+
+/* Step t of backpropagation through time. grad_y = ∂L/∂y_t from above; grad_h = δ_{t+1} W_hh
+ * and grad_c = ∂L/∂c_t through step t+1 (at t = T, the gradients of h_T and c_T); gates =
+ * (i, f, g, o) and tanh_c of step t; c_prev = c_{t-1}. Writes δ_t = ∂L/∂(pre-activations) into
+ * delta (B, 4H) and ∂L/∂c_{t-1} into grad_c_prev (B, H); adds δ_t summed over rows to grad_bias
+ * (4H) unless it is NULL. */
+void lstm_step_backward(const real *restrict grad_y, const real *restrict grad_h,
+                        const real *restrict grad_c, const real *restrict gates,
+                        const real *restrict c_prev, const real *restrict tanh_c,
+                        real *restrict delta, real *restrict grad_c_prev,
+                        real *restrict grad_bias, long B, long H)
+{
+    for (long b = 0; b < B; b++) {
+        const real *z = gates + b * 4 * H;
+        real *d = delta + b * 4 * H;
+        for (long j = 0; j < H; j++) {
+            long u = b * H + j;
+            real i = z[j], f = z[H + j], g = z[2 * H + j], o = z[3 * H + j];
+            real dh = grad_y[u] + grad_h[u];  /* dh_t = ∂L/∂y_t + δ_{t+1} W_hh */
+            /* dc_t = dc_{t+1} ⊙ f_{t+1} + dh_t ⊙ o_t ⊙ (1 − tanh² c_t) */
+            real dc = grad_c[u] + dh * o * (1 - tanh_c[u] * tanh_c[u]);
+            d[j] = dc * g * i * (1 - i);  /* δ_i = dc_t ⊙ g_t ⊙ σ'  (σ' = i(1 − i)) */
+            d[H + j] = dc * c_prev[u] * f * (1 - f);  /* δ_f = dc_t ⊙ c_{t-1} ⊙ f(1 − f) */
+            d[2 * H + j] = dc * i * (1 - g * g);  /* δ_g = dc_t ⊙ i_t ⊙ (1 − g_t²) */
+            d[3 * H + j] = dh * tanh_c[u] * o * (1 - o);  /* δ_o = dh_t ⊙ tanh c_t ⊙ o(1 − o) */
+            grad_c_prev[u] = dc * f;  /* ∂c_t/∂c_{t-1} = f_t */
+        }
+        if (grad_bias)  /* ∂L/∂b = Σ_t Σ_rows δ_t */
+            for (long k = 0; k < 4 * H; k++)
+                grad_bias[k] += d[k];
+    }
+}
