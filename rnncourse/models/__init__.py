@@ -13,6 +13,8 @@
     fused_lstm.py       FusedLSTM: one autograd node per layer, BPTT written out (chapter 4)
     kernels.py          what the fused layers run on: prepacked oneDNN products, compiled
                         element-wise steps, each with its fallback (chapter 4)
+    lstm_step_kernel.py an LSTM step's element-wise work in C (lstm_step.c), via ctypes
+    c_library.py        builds the C files on first use and loads them
     minimal.py          minGRU, minLSTM: gates that read only x_t, so time runs in parallel (ch. 4)
     scans.py            the loop, blocked and log-space scans of h_t = a_t ⊙ h_{t-1} + b_t
     chunked_scan.py     the chunked scan: chunks of C steps, each chunk's steps in one kernel

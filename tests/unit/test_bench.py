@@ -40,6 +40,20 @@ def test_lstm_rows_give_time_ratio_rate_share_of_gemm_and_kernels() -> None:
     assert rows[2].path.endswith("eager element-wise")
 
 
+def test_gemm_reference_is_timed_in_the_rounds_of_the_lstms() -> None:
+    """Given none (or an empty dict, which receives them), the GEMM rates are measured among the
+    variants, round after round, so that a drifting machine slows both alike."""
+    measured: dict[str, float] = {}
+    rows = bench.bench_lstm(**TINY, variants=("torch", "fused_c"), device="cpu", timer="cpu",
+                            gemm=measured)
+    assert set(measured) >= {"torch"} and all(rate > 0 for rate in measured.values())
+    for row in rows:
+        assert row.gemm_percent == pytest.approx(100 * row.gflops / max(measured.values()))
+    assert rows[1].name == "rnncourse FusedLSTM, C element-wise"
+    assert rows[1].path.endswith("C element-wise") and "first call" in rows[1].note
+    assert bench.bench_lstm(**TINY, variants=("torch",), device="cpu")[0].gemm_percent > 0
+
+
 def test_gemm_rates_name_each_kernel_measured() -> None:
     rates = bench.gemm_rates(4, 2, 3, 5, repeats=1)
     assert set(rates) == ({"torch", "onednn"} if onednn_matmul_available(torch.ones(1))
@@ -218,6 +232,11 @@ def test_profile_splits_each_variant_and_says_what_each_change_saved() -> None:
     assert "torch.nn.LSTM" in sentences[2] and "GEMM rate" in sentences[2]
     with pytest.raises(KeyError, match="profiled"):
         profile.row("fused_compiled")
+    # The C step's calls are element-wise work, one operation each.
+    in_c = bench.profile_lstm(6, 3, 4, 5, variants=("fused", "fused_c"), repeats=2)
+    assert in_c.row("fused_c").name.endswith("C element-wise")
+    assert in_c.row("fused_c").elementwise_ms > 0
+    assert in_c.row("fused_c").operations < in_c.row("fused").operations
     with pytest.raises(ValueError, match="variants"):
         bench.profile_lstm(variants=("fastest",))
 

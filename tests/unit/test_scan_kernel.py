@@ -9,23 +9,13 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from rnncourse.models import c_library, scan_kernel
+from rnncourse.models import c_library
 from rnncourse.models.minimal import MinGRU, linear_recurrence_loop
 from rnncourse.models.scan_kernel import kernel_scan, load_scan_kernel, scan_kernel_path
 
 
 def draw(*shape: int, seed: int, dtype: torch.dtype = torch.float64) -> torch.Tensor:
     return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=dtype)
-
-
-@pytest.fixture
-def fresh_kernel(monkeypatch: pytest.MonkeyPatch, tmp_path):
-    """Forget the loaded kernels and the warnings given, and build into an empty folder."""
-    monkeypatch.setattr(c_library.tempfile, "tempdir", str(tmp_path))
-    monkeypatch.setattr(scan_kernel, "_warned", set())
-    load_scan_kernel.cache_clear()
-    yield tmp_path
-    load_scan_kernel.cache_clear()
 
 
 def test_the_kernel_builds_here() -> None:
@@ -84,9 +74,9 @@ def test_kernel_scan_refuses_what_does_not_fit() -> None:
 
 
 def test_without_a_compiler_the_chunked_scan_runs_with_one_warning(
-    fresh_kernel, monkeypatch: pytest.MonkeyPatch
+    fresh_c_kernels, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("CC", str(fresh_kernel / "no-such-compiler"))
+    monkeypatch.setenv("CC", str(fresh_c_kernels / "no-such-compiler"))
     a, b = draw(20, 3, seed=0).clamp(-1, 1), draw(20, 3, seed=1)
     assert scan_kernel_path(a).startswith("chunked scan (the C kernel could not be built")
     with pytest.warns(RuntimeWarning, match="kernel_scan runs the chunked scan"):
@@ -97,14 +87,16 @@ def test_without_a_compiler_the_chunked_scan_runs_with_one_warning(
         kernel_scan(a, b)  # warned once only
 
 
-def test_a_compiler_that_fails_is_reported(fresh_kernel, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_compiler_that_fails_is_reported(
+    fresh_c_kernels, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CC", "false")  # runs, and fails
     assert "could not be built" in scan_kernel_path(torch.zeros(1))
-    assert not list(fresh_kernel.iterdir())
+    assert not list(fresh_c_kernels.iterdir())
 
 
 def test_without_a_temporary_folder_the_reason_is_given(
-    fresh_kernel, monkeypatch: pytest.MonkeyPatch
+    fresh_c_kernels, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def refuse(**_):
         raise PermissionError("read-only file system")
@@ -113,12 +105,12 @@ def test_without_a_temporary_folder_the_reason_is_given(
     assert "no temporary folder: read-only file system" in scan_kernel_path(torch.zeros(1))
 
 
-def test_the_kernel_is_built_once_per_process_and_left_nowhere_on_disk(fresh_kernel) -> None:
+def test_the_kernel_is_built_once_per_process_and_left_nowhere_on_disk(fresh_c_kernels) -> None:
     assert scan_kernel_path(torch.zeros(1)) == "C kernel"
     kernel = load_scan_kernel(torch.float32)
     assert load_scan_kernel(torch.float32) is kernel  # built once
     # Nothing is left for other code (a submission graded here) to load.
-    assert not list(fresh_kernel.iterdir()) and not Path(kernel._name).exists()
+    assert not list(fresh_c_kernels.iterdir()) and not Path(kernel._name).exists()
     a, b = draw(5, 2, seed=0, dtype=torch.float32), draw(5, 2, seed=1, dtype=torch.float32)
     assert_close(kernel_scan(a, b), linear_recurrence_loop(a, b))  # and it still runs
 
@@ -132,7 +124,7 @@ def test_min_gru_kernel_mode_matches_the_loop() -> None:
 
 
 @pytest.mark.gpu
-def test_on_a_gpu_the_chunked_scan_runs(fresh_kernel) -> None:
+def test_on_a_gpu_the_chunked_scan_runs(fresh_c_kernels) -> None:
     a, b = draw(30, 4, seed=0).to("cuda"), draw(30, 4, seed=1).to("cuda")
     assert scan_kernel_path(a).startswith("chunked scan (the C kernel runs on CPUs")
     with pytest.warns(RuntimeWarning, match="chunked scan"):
