@@ -106,7 +106,7 @@ def test_profile_and_crossover_figures_and_sentences() -> None:
 
     profiles = run_lstm_profiles({"tiny": (4, 2, 3, 5)}, repeats=1)
     assert plot_lstm_profile(profiles).axes
-    assert lstm_profile_table(profiles["tiny"]).count("\n") == 2 + 3
+    assert lstm_profile_table(profiles["tiny"]).count("\n") == 2 + 4
     by_length, by_width = run_scan_crossover((8, 16), (2, 4), ((1, 4), (2, 8)), 16, repeats=1)
     assert plot_scan_crossover(by_length, by_width).axes
     assert len(crossover_sentences(by_length, by_width)) == len(by_width.speedup) + 1  # ceiling

@@ -47,6 +47,7 @@ TAUGHT = {
         ("models/char_lm.py", "detach_state"),
         ("models/fused_lstm.py", "FusedLSTMFunction.backward"),  # the backward sweep
         ("models/scans.py", "log_space_scan"),  # the scan
+        ("models/lstm_step.c", "lstm_step_forward"),  # a step's element-wise work in C
         ("models/scan_kernel.c", "scan_forward"),  # the loop compiled whole
         ("training/static_shapes.py", "static_shape_batches"),  # buckets for XLA devices
         ("chapters/ch04_efficiency/compilation.py", "CompilationCounter"),

@@ -78,7 +78,8 @@ SETTINGS = Scaled(
         lstm_profile=arguments(
             sizes=arguments(**{"default: T=100, B=64, I=H=256": (100, 64, 256, 256)},
                             **PROFILE_SIZES),
-            variants=("loop", "fused_torch", "fused", "fused_compiled", "torch"), repeats=5),
+            variants=("loop", "fused_torch", "fused", "fused_compiled", "fused_c", "torch"),
+            repeats=5),
         scan_crossover=arguments(lengths=(64, 256, 1024, 4096, 16384), width_seq_len=4096,
                                  level="layer", repeats=3),
     ),

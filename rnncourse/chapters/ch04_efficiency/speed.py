@@ -72,7 +72,7 @@ def run_fused_lstm_checks(seed: int = 0) -> dict[str, float | bool]:
 def run_lstm_profiles(
     sizes: Mapping[str, tuple[int, int, int, int]],
     *,
-    variants: Sequence[str] = ("loop", "fused_torch", "fused", "torch"),
+    variants: Sequence[str] = ("loop", "fused_torch", "fused", "fused_c", "torch"),
     repeats: int = 2,
     seed: int = 0,
 ) -> dict[str, LSTMProfile]:

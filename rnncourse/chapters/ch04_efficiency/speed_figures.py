@@ -24,7 +24,7 @@ PARTS = (
 )
 SHORT_NAMES = {"loop": "plain loop", "fused_torch": "FusedLSTM, torch.matmul",
                "fused": "FusedLSTM, oneDNN products", "fused_compiled": "FusedLSTM, compiled",
-               "torch": "torch.nn.LSTM"}
+               "fused_c": "FusedLSTM, C step", "torch": "torch.nn.LSTM"}
 
 
 def plot_lstm_profile(profiles: dict[str, LSTMProfile]) -> plt.Figure:
