@@ -4,25 +4,32 @@
 operations to autograd's tape, and the backward pass replays them one by one. Here the forward
 pass runs under one `torch.autograd.Function` that keeps only what backpropagation through time
 (BPTT) needs, and the backward pass is BPTT by hand. Of the 24·T·B·H·(I+H) floating-point
-operations of a forward and backward pass, all but a sliver are in six matrix products, and only
+operations of a forward and backward pass, all but a sliver are in matrix products, and only
 two of them have to wait for the previous step:
 
-* forward: W_ih x_t + b for every t is one product over all T·B rows (hoisted out of the time
-  loop); only W_hh h_{t-1} waits for the previous step;
+* forward: each step multiplies [x_t, h_{t-1}], the input and the previous state side by side
+  (B, I + H), by W = [W_ih W_hh]: one product gives W_ih x_t + W_hh h_{t-1}, and its (B, 4H)
+  result is still in the processor's cache when the step's element-wise work reads it;
 * backward: only δ_t W_hh (the gradient reaching h_{t-1}) waits for the next step; the gradients
-  of the input and of both weights are one product each over all T·B rows after the sweep:
+  of the input and of both weights are products over all T·B rows after the sweep:
 
-      ∂L/∂x_t = δ_t W_ih,   ∂L/∂W_ih = Σ_t δ_tᵀ x_t,   ∂L/∂W_hh = Σ_t δ_tᵀ h_{t-1},
+      ∂L/∂x_t = δ_t W_ih,   [∂L/∂W_ih, ∂L/∂W_hh] = Σ_t δ_tᵀ [x_t, h_{t-1}],
       ∂L/∂b = Σ_t Σ_batch δ_t,
 
   with δ_t = ∂L/∂(gate pre-activations at t), stacked over t into one (T·B, 4H) matrix.
+
+The alternative for the forward pass, W_ih x_t for all t as one product over all T·B rows
+*hoisted* out of the loop (as `rnncourse.models.LSTM` and cuDNN do), performs the same operations;
+on one CPU core it was measured slower, because the hoisted product's (T, B, 4H) result goes out
+to memory and each step reads its slice back. On a GPU, where one large product fills the
+machine and a small one leaves it idle, hoisting is the better choice.
 
 Each step's element-wise work is one function (`lstm_cell_forward`, `lstm_cell_backward`) that
 runs eagerly, or compiled by `torch.compile` into one kernel (`elementwise="compiled"`), or as
 the same function written in C (`elementwise="c"`, `rnncourse.models.lstm_step_kernel`); the
 products can run on oneDNN with the weights packed once per pass (`matmul="auto"`); see
-`rnncourse.models.kernels`. The biases enter in the step (one addition among a dozen), not in
-the input product, where oneDNN's bias costs more than that addition.
+`rnncourse.models.kernels`. The biases enter in the step (one addition among a dozen), not in a
+product, where oneDNN's bias was measured to cost more than that addition.
 
 `FusedLSTM` has the constructor, parameter names and `forward` contract of `torch.nn.LSTM`
 (without bidirectional and proj_size), so state dicts load both ways. Double backward is not
@@ -76,16 +83,16 @@ def tanh_by_sigmoid(x: Tensor) -> Tensor:
 
 @ElementwiseKernel
 def lstm_cell_forward(
-    gates: Tensor, recurrent: Tensor, bias: Tensor | None, c_prev: Tensor, c: Tensor,
-    tanh_c: Tensor, h: Tensor,
+    pre: Tensor, bias: Tensor | None, c_prev: Tensor, gates: Tensor, c: Tensor, tanh_c: Tensor,
+    h: Tensor, h_next: Tensor | None = None,
 ) -> None:
-    """Step t's element-wise work, in place: gates (B, 4H) holds W_ih x_t on entry and the gates
-    (i, f, g, o) on return; c_t, tanh c_t and h_t are written into c, tanh_c, h.
+    """Step t's element-wise work: from pre = W_ih x_t + W_hh h_{t-1}, (B, 4H), writes the gates
+    (i, f, g, o) into gates (B, 4H) and c_t, tanh c_t and h_t into c, tanh_c, h (B, H).
 
-    recurrent = W_hh h_{t-1}, (B, 4H); bias = b_ih + b_hh, (4H,) or None; c_prev = c_{t-1}, (B, H).
+    bias = b_ih + b_hh, (4H,) or None; c_prev = c_{t-1}, (B, H); h_next: where h_t goes too
+    (beside x_{t+1}, for the next step's product), or None.
     """
-    pre = gates + recurrent if bias is None else gates + recurrent + bias
-    i, f, g, o = pre.chunk(4, dim=1)  # pre-activations of the gates i, f, g, o
+    i, f, g, o = (pre if bias is None else pre + bias).chunk(4, dim=1)  # pre-activations
     i, f, o = torch.sigmoid(i), torch.sigmoid(f), torch.sigmoid(o)  # i_t, f_t, o_t = σ(·)
     g = tanh_by_sigmoid(g)  # g_t = tanh(·)
     c_t = f * c_prev + i * g  # c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t
@@ -94,6 +101,8 @@ def lstm_cell_forward(
     c.copy_(c_t)
     tanh_c.copy_(tanh_c_t)
     h.copy_(o * tanh_c_t)  # h_t = o_t ⊙ tanh(c_t)
+    if h_next is not None:
+        h_next.copy_(h)
 
 
 @ElementwiseKernel
@@ -145,41 +154,45 @@ class FusedLSTMFunction(torch.autograd.Function):
         paths = paths or resolve_kernels(input)
         steps, batch, input_size = input.shape
         hidden_size = weight_hh.shape[1]
-        onednn = paths.matmul == "onednn"
         step_forward, _ = _elementwise_steps(paths.elementwise)
         # The kernels run in the parameters' dtype; autocast would hand the products
         # lower-precision copies that the preallocated buffers cannot hold.
         with torch.autocast(device_type=input.device.type, enabled=False):
-            # Hoisted input projection for all t at once: W_ih x_t, (T, B, 4H); step t turns its
-            # slice into the gates (i, f, g, o) in place.
+            # Row t of `stacked` is [x_t, h_{t-1}] side by side, (B, I + H): one product with
+            # W = [W_ih W_hh] gives W_ih x_t + W_hh h_{t-1} at once, and all rows, kept, give
+            # both weights' gradients in one product after the sweep.
+            stacked = input.new_empty(steps, batch, input_size + hidden_size)
+            stacked[:, :, :input_size] = input
+            stacked[0, :, input_size:] = h_0
+            product = WeightProduct(torch.cat((weight_ih, weight_hh), dim=1), batch,
+                                    paths.matmul == "onednn")
             bias = None if bias_ih is None else bias_ih + bias_hh
-            input_product = WeightProduct(weight_ih, steps * batch, onednn)
-            flat_input = input.reshape(steps * batch, input_size)
-            gates = input_product(flat_input).view(steps, batch, 4 * hidden_size)
-            hidden = input.new_empty(steps + 1, batch, hidden_size)  # h_0 .. h_T
+            gates = input.new_empty(steps, batch, 4 * hidden_size)  # (i, f, g, o) of every t
+            output = input.new_empty(steps, batch, hidden_size)  # h_1 .. h_T
             cells = input.new_empty(steps + 1, batch, hidden_size)  # c_0 .. c_T
             tanh_cells = input.new_empty(steps, batch, hidden_size)  # tanh c_1 .. tanh c_T
-            hidden[0] = h_0
             cells[0] = c_0
-            recurrent_product = WeightProduct(weight_hh, batch, onednn)
             # One view per step of every buffer (unbind makes them all in one call).
-            h, c, tanh_c, gates_t = (x.unbind(0) for x in (hidden, cells, tanh_cells, gates))
+            rows, gates_t, h, c, tanh_c = (x.unbind(0) for x in (
+                stacked, gates, output, cells, tanh_cells))
+            # h_t goes beside x_{t+1}; h_T, with no x_{T+1}, into a spare row of the same layout.
+            h_next = [row[:, input_size:] for row in (*rows[1:], torch.empty_like(rows[0]))]
             for t in range(steps):
-                recurrent = recurrent_product(h[t])  # W_hh h_{t-1}: waits for step t-1
-                # gates_t[t] becomes (i, f, g, o) of step t; writes c_t, tanh c_t and h_t.
-                step_forward(gates_t[t], recurrent, bias, c[t], c[t + 1], tanh_c[t], h[t + 1])
-        ctx.save_for_backward(input, weight_ih, weight_hh, gates, hidden, cells, tanh_cells)
+                pre = product(rows[t])  # W_ih x_t + W_hh h_{t-1}: waits for step t-1
+                # Writes the gates, c_t, tanh c_t and h_t of step t, and h_t into h_next[t].
+                step_forward(pre, bias, c[t], gates_t[t], c[t + 1], tanh_c[t], h[t], h_next[t])
+        ctx.save_for_backward(stacked, weight_ih, weight_hh, gates, cells, tanh_cells)
         ctx.has_bias = bias_ih is not None
         ctx.paths = paths
         # h_T and c_T are copies, so that no two outputs share memory.
-        return hidden[1:], hidden[steps].clone(), cells[steps].clone()
+        return output, output[steps - 1].clone(), cells[steps].clone()
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_output, grad_h_n, grad_c_n):  # noqa: D102
-        input, weight_ih, weight_hh, gates, hidden, cells, tanh_cells = ctx.saved_tensors
-        steps, batch, input_size = input.shape
-        hidden_size = weight_hh.shape[1]
+        stacked, weight_ih, weight_hh, gates, cells, tanh_cells = ctx.saved_tensors
+        steps, batch, _ = stacked.shape
+        input_size, hidden_size = weight_ih.shape[1], weight_hh.shape[1]
         onednn, in_c = ctx.paths.matmul == "onednn", ctx.paths.elementwise == "c"
         _, step_backward = _elementwise_steps(ctx.paths.elementwise)
         grad_output = grad_output.contiguous()
@@ -207,12 +220,12 @@ class FusedLSTMFunction(torch.autograd.Function):
         if ctx.needs_input_grad[0]:  # ∂L/∂x_t = δ_t W_ih
             input_product = WeightProduct(weight_ih.t(), steps * batch, onednn)
             grad_input = input_product(flat_grad_gates).view(steps, batch, input_size)
-        # The weights' gradients are computed transposed, (Σ_t x_tᵀ δ_t)ᵀ: the faster product.
-        if ctx.needs_input_grad[3]:  # ∂L/∂W_ih = Σ_t δ_tᵀ x_t
-            grad_weight_ih = (input.reshape(steps * batch, input_size).t() @ flat_grad_gates).t()
-        if ctx.needs_input_grad[4]:  # ∂L/∂W_hh = Σ_t δ_tᵀ h_{t-1}
-            previous_hidden = hidden[:-1].reshape(steps * batch, hidden_size)  # h_0 .. h_{T-1}
-            grad_weight_hh = (previous_hidden.t() @ flat_grad_gates).t()
+        if ctx.needs_input_grad[3] or ctx.needs_input_grad[4]:
+            # [∂L/∂W_ih, ∂L/∂W_hh] = Σ_t δ_tᵀ [x_t, h_{t-1}], computed transposed, (Σ_t [x_t,
+            # h_{t-1}]ᵀ δ_t)ᵀ: the faster product.
+            rows = stacked.view(steps * batch, input_size + hidden_size)
+            grad_weight = (rows.t() @ flat_grad_gates).t()
+            grad_weight_ih, grad_weight_hh = grad_weight.split((input_size, hidden_size), dim=1)
         if wants_bias and grad_bias is None:
             grad_bias = flat_grad_gates.sum(0)  # b_ih and b_hh enter the same sum
         return (grad_input, grad_h, grad_c, grad_weight_ih, grad_weight_hh, grad_bias, grad_bias,

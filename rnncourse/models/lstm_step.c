@@ -49,24 +49,25 @@ static inline float exp_float(float x)
 static inline real sigmoid(real x) { return 1 / (1 + EXP(-x)); } /* σ(x) = 1 / (1 + e^-x) */
 static inline real tanh_(real x) { return 2 / (1 + EXP(-2 * x)) - 1; } /* tanh x = 2σ(2x) - 1 */
 
-/* Step t forward. On entry gates holds W_ih x_t, on return the gates (i, f, g, o) of step t,
- * kept for the backward pass. recurrent = W_hh h_{t-1} (B, 4H); bias = b_ih + b_hh (4H; zeros
- * for a layer without biases); c_prev = c_{t-1}. Writes c = c_t, tanh_c = tanh c_t and h = h_t (B, H). */
-void lstm_step_forward(real *restrict gates, const real *restrict recurrent,
-                       const real *restrict bias, const real *restrict c_prev,
-                       real *restrict c, real *restrict tanh_c, real *restrict h, long B, long H)
+/* Step t forward. pre = W_ih x_t + W_hh h_{t-1} (B, 4H), one product of [x_t, h_{t-1}]; bias =
+ * b_ih + b_hh (4H; zeros for a layer without biases); c_prev = c_{t-1}. Writes the gates
+ * (i, f, g, o) of step t into gates (B, 4H), kept for the backward pass, and c = c_t,
+ * tanh_c = tanh c_t and h = h_t (B, H); and h_t again into h_next (rows next_stride apart,
+ * beside x_{t+1} for the next product) unless it is NULL. */
+void lstm_step_forward(const real *restrict pre, const real *restrict bias,
+                       const real *restrict c_prev, real *restrict gates, real *restrict c,
+                       real *restrict tanh_c, real *restrict h, real *restrict h_next,
+                       long next_stride, long B, long H)
 {
     for (long b = 0; b < B; b++) {
-        real *z = gates + b * 4 * H;  /* this row's four gates */
-        const real *w = recurrent + b * 4 * H;
+        const real *p = pre + b * 4 * H;  /* this row's four pre-activations, without bias */
+        real *z = gates + b * 4 * H;
         for (long j = 0; j < H; j++) {
             long u = b * H + j;  /* unit j of row b in the (B, H) arrays */
-            /* pre-activations W_ih x_t + W_hh h_{t-1} + b of the gates i, f, g, o */
-            real pre_i = z[j] + w[j] + bias[j], pre_f = z[H + j] + w[H + j] + bias[H + j];
-            real pre_g = z[2 * H + j] + w[2 * H + j] + bias[2 * H + j];
-            real pre_o = z[3 * H + j] + w[3 * H + j] + bias[3 * H + j];
-            real i = sigmoid(pre_i), f = sigmoid(pre_f), o = sigmoid(pre_o);  /* σ(·) */
-            real g = tanh_(pre_g);  /* g_t = tanh(·) */
+            real i = sigmoid(p[j] + bias[j]);  /* i_t = σ(W_i [x_t, h_{t-1}] + b_i) */
+            real f = sigmoid(p[H + j] + bias[H + j]);  /* f_t, o_t likewise */
+            real g = tanh_(p[2 * H + j] + bias[2 * H + j]);  /* g_t = tanh(...) */
+            real o = sigmoid(p[3 * H + j] + bias[3 * H + j]);
             real c_t = f * c_prev[u] + i * g;  /* c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t */
             real tanh_c_t = tanh_(c_t);
             z[j] = i, z[H + j] = f, z[2 * H + j] = g, z[3 * H + j] = o;
@@ -74,6 +75,9 @@ void lstm_step_forward(real *restrict gates, const real *restrict recurrent,
             tanh_c[u] = tanh_c_t;
             h[u] = o * tanh_c_t;  /* h_t = o_t ⊙ tanh c_t */
         }
+        if (h_next)
+            for (long j = 0; j < H; j++)
+                h_next[b * next_stride + j] = h[b * H + j];
     }
 }
 

@@ -41,7 +41,7 @@ def load_lstm_step_kernel(dtype: torch.dtype) -> ctypes.CDLL | str:
     if isinstance(kernel, str):
         return kernel
     sizes = [ctypes.c_long] * 2  # B, H
-    kernel.lstm_step_forward.argtypes = [ctypes.c_void_p] * 7 + sizes
+    kernel.lstm_step_forward.argtypes = [ctypes.c_void_p] * 8 + [ctypes.c_long] + sizes
     kernel.lstm_step_backward.argtypes = [ctypes.c_void_p] * 9 + sizes
     kernel.lstm_step_forward.restype = kernel.lstm_step_backward.restype = None
     return kernel
@@ -69,19 +69,25 @@ def _observed(run: Callable[[], None], function: Callable) -> None:
         run()
 
 
-def lstm_step_forward_c(gates: Tensor, recurrent: Tensor, bias: Tensor | None, c_prev: Tensor,
-                        c: Tensor, tanh_c: Tensor, h: Tensor) -> None:
-    """`lstm_cell_forward` in C: gates (B, 4H) holds W_ih x_t on entry and (i, f, g, o) on
-    return; writes c_t, tanh c_t and h_t into c, tanh_c and h (B, H). All contiguous."""
-    _check_contiguous(gates=gates, recurrent=recurrent, bias=bias, c_prev=c_prev, c=c,
-                      tanh_c=tanh_c, h=h)
+def lstm_step_forward_c(pre: Tensor, bias: Tensor | None, c_prev: Tensor, gates: Tensor,
+                        c: Tensor, tanh_c: Tensor, h: Tensor, h_next: Tensor | None = None
+                        ) -> None:
+    """`lstm_cell_forward` in C: from pre = W_ih x_t + W_hh h_{t-1} (B, 4H), writes the gates
+    (i, f, g, o) into gates (B, 4H), c_t, tanh c_t and h_t into c, tanh_c and h (B, H), and h_t
+    into h_next too unless it is None. All contiguous, but for h_next's rows."""
+    _check_contiguous(pre=pre, bias=bias, c_prev=c_prev, gates=gates, c=c, tanh_c=tanh_c, h=h)
+    if h_next is not None and (h_next.shape != h.shape or h_next.stride(1) != 1):
+        raise ValueError(f"h_next must be {tuple(h.shape)} with contiguous rows; got shape "
+                         f"{tuple(h_next.shape)}, strides {h_next.stride()}")
     kernel = load_lstm_step_kernel(gates.dtype)
     if bias is None:
         bias = gates.new_zeros(gates.shape[-1])
     batch, hidden = c.shape
+    next_stride = 0 if h_next is None else h_next.stride(0)
     _observed(lambda: kernel.lstm_step_forward(
-        address(gates), address(recurrent), address(bias), address(c_prev), address(c),
-        address(tanh_c), address(h), batch, hidden), lstm_step_forward_c)
+        address(pre), address(bias), address(c_prev), address(gates), address(c),
+        address(tanh_c), address(h), address(h_next), next_stride, batch, hidden),
+        lstm_step_forward_c)
 
 
 def lstm_step_backward_c(grad_output: Tensor, grad_h: Tensor, grad_c: Tensor, gates: Tensor,

@@ -252,3 +252,21 @@ def test_long_sequence_keeps_float32_parity(device: str) -> None:
     reference, fused = pair(device)
     x = torch.randn(200, 2, 4, generator=torch.Generator().manual_seed(5)).to(device)
     assert_close(fused(x)[0], reference(x)[0], atol=2e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("frozen", ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0"])
+@pytest.mark.parametrize("elementwise", ["eager", "c"])
+def test_one_frozen_parameter_leaves_the_others_gradients_right(frozen: str,
+                                                                 elementwise: str) -> None:
+    """Both weights' gradients come from one product of the rows [x_t, h_{t-1}]: with either
+    weight (or a bias) frozen, the others still match torch.nn.LSTM's."""
+    reference, fused = pair("cpu", elementwise=elementwise)
+    x = torch.randn(6, 2, 4, generator=torch.Generator().manual_seed(4))
+    for module in (reference, fused):
+        getattr(module, frozen).requires_grad_(False)
+        module(x)[0].pow(2).sum().backward()
+    assert getattr(fused, frozen).grad is None
+    for (name, theirs), ours in zip(reference.named_parameters(), fused.parameters(),
+                                    strict=True):
+        if name != frozen:
+            assert_close(ours.grad, theirs.grad, **TOL)

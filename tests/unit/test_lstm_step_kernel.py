@@ -41,8 +41,7 @@ def test_the_kernel_builds_here() -> None:
 def step_arguments(batch: int, hidden: int, dtype: torch.dtype, seed: int) -> dict:
     # Pre-activations of several units' size, so that every gate saturates somewhere.
     return {
-        "gates": draw(batch, 4 * hidden, seed=seed, dtype=dtype, scale=4.0),
-        "recurrent": draw(batch, 4 * hidden, seed=seed + 1, dtype=dtype),
+        "pre": draw(batch, 4 * hidden, seed=seed, dtype=dtype, scale=4.0),
         "c_prev": draw(batch, hidden, seed=seed + 2, dtype=dtype, scale=2.0),
         "grad_output": draw(batch, hidden, seed=seed + 3, dtype=dtype),
         "grad_h": draw(batch, hidden, seed=seed + 4, dtype=dtype),
@@ -62,14 +61,20 @@ def test_c_steps_write_what_the_pytorch_steps_write(batch: int, hidden: int,
                                                                                "rtol": 1e-12}
     written = {}
     for name, step in (("torch", lstm_cell_forward), ("c", lstm_step_forward_c)):
-        gates = given["gates"].clone()
+        pre = given["pre"].clone()
+        gates = torch.full_like(pre, float("nan"))
         c, tanh_c, h = (torch.full_like(given["c_prev"], float("nan")) for _ in range(3))
-        step(gates, given["recurrent"], bias, given["c_prev"], c, tanh_c, h)
-        written[name] = (gates, c, tanh_c, h)
+        # h_t also goes into every other column of a wider array (rows beside x_{t+1}).
+        beside = torch.full((batch, 3 * hidden), float("nan"), dtype=dtype)
+        step(pre, bias, given["c_prev"], gates, c, tanh_c, h, beside[:, hidden:2 * hidden])
+        assert torch.equal(pre, given["pre"])  # read, not written
+        assert beside[:, :hidden].isnan().all() and beside[:, 2 * hidden:].isnan().all()
+        written[name] = (gates, c, tanh_c, h, beside[:, hidden:2 * hidden])
     for ours, theirs in zip(written["c"], written["torch"], strict=True):
         assert_close(ours, theirs, **tolerance)
+    assert torch.equal(written["c"][3], written["c"][4])
 
-    gates, _, tanh_c, _ = written["torch"]
+    gates, _, tanh_c, _, _ = written["torch"]
     backward = {}
     for name in ("torch", "c"):
         grad_gates = torch.full_like(gates, float("nan"))
@@ -96,10 +101,10 @@ def test_sigmoid_and_tanh_over_the_whole_float_range() -> None:
                         torch.tensor([-1e30, -200.0, -88.5, 87.5, 88.5, 200.0, 1e30, 0.0])])
     special = torch.tensor([float("nan"), float("inf"), -float("inf")])
     values = torch.cat([values[:-3], special])
-    zeros = torch.zeros(4 * hidden)
-    gates = torch.cat([values, values, values, values]).unsqueeze(0)  # i, f, g, o all = values
+    pre = torch.cat([values, values, values, values]).unsqueeze(0)  # i, f, g, o all = values
+    gates = torch.empty_like(pre)
     c, tanh_c, h = (torch.empty(1, hidden) for _ in range(3))
-    lstm_step_forward_c(gates, zeros.unsqueeze(0), None, torch.zeros(1, hidden), c, tanh_c, h)
+    lstm_step_forward_c(pre, None, torch.zeros(1, hidden), gates, c, tanh_c, h)
     exact = values.double()
     finite = torch.isfinite(values)
     for ours, theirs in ((gates[0, :hidden], torch.sigmoid(exact)),
@@ -149,8 +154,10 @@ def test_one_bias_needing_a_gradient_gets_it() -> None:
 def test_arrays_that_are_not_contiguous_are_refused() -> None:
     # A strided view handed to C would be read as if it were not: refused, by name.
     gates, states = torch.zeros(2, 8), [torch.zeros(2, 2) for _ in range(4)]
-    with pytest.raises(ValueError, match="contiguous arrays; recurrent is not"):
-        lstm_step_forward_c(gates, torch.zeros(8, 2).t(), None, *states)
+    with pytest.raises(ValueError, match="contiguous arrays; pre is not"):
+        lstm_step_forward_c(torch.zeros(8, 2).t(), None, states[0], gates, *states[1:])
+    with pytest.raises(ValueError, match="h_next must be"):
+        lstm_step_forward_c(gates, None, states[0], gates, *states[1:], torch.zeros(4, 2).t())
     with pytest.raises(ValueError, match="contiguous arrays; grad_c_prev is not"):
         lstm_step_backward_c(*states[:3], gates, *states[:2], torch.zeros(2, 8),
                              torch.zeros(2, 4)[:, ::2])
