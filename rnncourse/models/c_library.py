@@ -1,9 +1,9 @@
 """The package's C kernels: built on first use in each process, loaded with ctypes.
 
 Two hot loops are written in C (`scan_kernel.c`, the linear recurrence; `lstm_step.c`, an LSTM
-step's element-wise work). Each file is compiled on its first use in a process, by the C compiler
-that torch.compile uses on CPUs too (`$CC`, or `cc`), once per dtype (`real` is `float` or
-`double`), and loaded with ctypes. Where there is no compiler, or compiling fails,
+step's element-wise work). Each file is compiled on its first use in a process, by the system's C
+compiler (`$CC`, which may carry options, e.g. "ccache gcc"; or `cc`), once per dtype (`real` is
+`float` or `double`), and loaded with ctypes. Where there is no compiler, or compiling fails,
 `build_c_library` returns the reason instead, and the caller runs its PyTorch fallback.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import os
 import platform
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -27,7 +28,8 @@ C_TYPES = {torch.float32: "float", torch.float64: "double"}
 
 def compiler_command(source: Path, real: str, output: Path) -> list[str]:
     """The command that builds `source`, with `real` the C type of its numbers, into `output`."""
-    compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc") or "clang"
+    default = shutil.which("cc") or shutil.which("gcc") or "clang"
+    compiler = shlex.split(os.environ.get("CC", "")) or [default]  # $CC may carry options
     # -fno-trapping-math lets the compiler turn branches on numbers (the clamps in lstm_step.c's
     # exp) into vector selects. It changes no result: it only allows the compiler to ignore
     # floating-point exception flags, which Python never reads.
@@ -37,7 +39,7 @@ def compiler_command(source: Path, real: str, output: Path) -> list[str]:
     if platform.machine() in ("x86_64", "AMD64") and torch.backends.cpu.get_cpu_capability() in (
             "AVX2", "AVX512"):
         flags += ["-mavx2", "-mfma"]
-    return [compiler, *flags, str(source), "-o", str(output), "-lm"]
+    return [*compiler, *flags, str(source), "-o", str(output), "-lm"]
 
 
 def build_c_library(source: Path, dtype: torch.dtype) -> ctypes.CDLL | str:

@@ -197,18 +197,21 @@ class FusedLSTMFunction(torch.autograd.Function):
         _, step_backward = _elementwise_steps(ctx.paths.elementwise)
         grad_output = grad_output.contiguous()
         wants_bias = ctx.has_bias and (ctx.needs_input_grad[5] or ctx.needs_input_grad[6])
-        # The C step adds each δ_t into ∂L/∂b as it goes; the others sum all δ_t at the end.
-        grad_bias = gates.new_zeros(4 * hidden_size) if wants_bias and in_c else None
+        # The C step adds each δ_t into ∂L/∂b as it goes (in float64); the others sum all δ_t
+        # at the end.
+        bias_sum = (gates.new_zeros(4 * hidden_size, dtype=torch.float64) if wants_bias and in_c
+                    else None)
         # The sweep, from t = T down to 1: δ_t for every t, one (B, 4H) slice each.
         grad_gates = torch.empty_like(gates)
         recurrent_product = WeightProduct(weight_hh.t(), batch, onednn)  # δ ↦ δ W_hh
         grad_h = grad_h_n.contiguous()  # what reaches h_T from outside
         # ∂L/∂c_t and ∂L/∂c_{t-1} in turn, in two buffers: one step reads one, writes the other.
-        grad_c, grad_c_prev = grad_c_n.contiguous().clone(), torch.empty_like(grad_c_n)
+        grad_c = grad_c_n.contiguous().clone()
+        grad_c_prev = torch.empty_like(grad_c)
         steps_of = (x.unbind(0) for x in (grad_output, gates, cells, tanh_cells, grad_gates))
         grad_y, gates_t, c, tanh_c, delta = steps_of
         for t in range(steps - 1, -1, -1):
-            extra = (grad_bias,) if in_c else ()
+            extra = (bias_sum,) if in_c else ()
             step_backward(grad_y[t], grad_h, grad_c, gates_t[t], c[t], tanh_c[t], delta[t],
                           grad_c_prev, *extra)  # δ_t into delta[t], ∂L/∂c_{t-1}
             grad_c, grad_c_prev = grad_c_prev, grad_c
@@ -226,10 +229,11 @@ class FusedLSTMFunction(torch.autograd.Function):
             rows = stacked.view(steps * batch, input_size + hidden_size)
             grad_weight = (rows.t() @ flat_grad_gates).t()
             grad_weight_ih, grad_weight_hh = grad_weight.split((input_size, hidden_size), dim=1)
-        if wants_bias and grad_bias is None:
-            grad_bias = flat_grad_gates.sum(0)  # b_ih and b_hh enter the same sum
-        return (grad_input, grad_h, grad_c, grad_weight_ih, grad_weight_hh, grad_bias, grad_bias,
-                None)
+        grad_bias = None
+        if wants_bias:  # b_ih and b_hh enter the same sum, Σ_t Σ_batch δ_t
+            grad_bias = flat_grad_gates.sum(0) if bias_sum is None else bias_sum.to(gates.dtype)
+        return (grad_input, grad_h, grad_c, grad_weight_ih, grad_weight_hh, grad_bias,
+                None if grad_bias is None else grad_bias.clone(), None)
 
 
 def fused_lstm_kernels(
@@ -273,7 +277,20 @@ def fused_lstm(
         raise ValueError("input has seq_len=0; need at least one step")
     if (bias_ih is None) != (bias_hh is None):
         raise ValueError("give both bias_ih and bias_hh, or neither")
+    check_tensor_like("weight_hh", weight_hh, weight_ih)
+    if weight_hh.dim() != 2:
+        raise ValueError(f"weight_hh must have shape (4 * hidden_size, hidden_size), got "
+                         f"{tuple(weight_hh.shape)}")
     hidden_size = weight_hh.shape[1]
+    gates_size = 4 * hidden_size
+    check_shape("weight_ih", weight_ih, (gates_size, input.shape[2]), "(4 * hidden_size, "
+                "input_size)")
+    check_shape("weight_hh", weight_hh, (gates_size, hidden_size), "(4 * hidden_size, "
+                "hidden_size)")
+    for name, bias in (("bias_ih", bias_ih), ("bias_hh", bias_hh)):
+        if bias is not None:
+            check_tensor_like(name, bias, weight_ih)
+            check_shape(name, bias, (gates_size,), "(4 * hidden_size,)")
     expected = (input.shape[1], hidden_size)
     for name, tensor in (("state[0] (h_0)", h_0), ("state[1] (c_0)", c_0)):
         check_tensor_like(name, tensor, weight_hh)

@@ -11,7 +11,8 @@ gives the same numbers (to float round-off) where it cannot run:
   steps. Where oneDNN's product is missing (other builds, GPUs, float64), `torch.mm` runs.
 * **One kernel for a step's element-wise work** (`ElementwiseKernel`). Eager PyTorch runs each
   of a step's dozen element-wise operations as its own kernel, each reading and writing memory;
-  `torch.compile` fuses them into one (inductor writes C++ on CPUs, Triton on GPUs). Where no
+  `torch.compile` fuses them into one (inductor writes C++ on CPUs, Triton on GPUs), or a layer
+  can bring the same step written in C (the fused LSTM's `lstm_step.c`, path "c"). Where no
   compiler works, the same Python function runs eagerly.
 
 `resolve_kernels` says which path a call takes (`KernelPaths`), so benchmarks can report it.
@@ -127,7 +128,8 @@ class ElementwiseKernel:
     """
 
     # Set by a profiler (`rnncourse.bench.lstm_profile`): called as observer(kernel, run) for every
-    # compiled call, whose work no dispatch mode sees, so that it can time `run()` whole.
+    # compiled call and every C step's call (`lstm_step_kernel`), whose work no dispatch mode
+    # sees, so that it can time `run()` whole.
     observer: ClassVar[Callable[[ElementwiseKernel, Callable], object] | None] = None
 
     def __init__(self, function: Callable, *, dynamic: bool | None = None) -> None:

@@ -26,8 +26,13 @@ static inline float exp_float(float x)
 {
     x = x < -87.0f ? -87.0f : x;
     x = x > 88.0f ? 88.0f : x;
-    const float round_shift = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
-    float n = (x * 1.44269504088896341f + round_shift) - round_shift; /* n = round(x / ln 2) */
+    /* Adding 1.5 * 2^23 rounds x / ln 2 to an integer n, which then sits in the low bits of
+     * the sum's mantissa: n is read from there as an integer, with no conversion of a float. */
+    const float round_shift = 12582912.0f;
+    float shifted = x * 1.44269504088896341f + round_shift;
+    float n = shifted - round_shift; /* n = round(x / ln 2) */
+    uint32_t shifted_bits;
+    memcpy(&shifted_bits, &shifted, sizeof shifted_bits);
     float r = x - n * 0.693145751953125f; /* r = x - n ln 2, ln 2 in two parts for precision */
     r = r - n * 1.428606765330187045e-06f;
     float p = 1.9875691500e-4f; /* e^r = 1 + r + r^2 (1/2 + r/6 + ...) */
@@ -37,7 +42,7 @@ static inline float exp_float(float x)
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * r * r + r + 1.0f;
-    int32_t bits = ((int32_t)n + 127) << 23; /* the float 2^n */
+    uint32_t bits = (shifted_bits - 0x4B400000u + 127u) << 23; /* the float 2^n */
     float two_to_n;
     memcpy(&two_to_n, &bits, sizeof two_to_n);
     return p * two_to_n;
@@ -85,12 +90,13 @@ void lstm_step_forward(const real *restrict pre, const real *restrict bias,
  * and grad_c = ∂L/∂c_t through step t+1 (at t = T, the gradients of h_T and c_T); gates =
  * (i, f, g, o) and tanh_c of step t; c_prev = c_{t-1}. Writes δ_t = ∂L/∂(pre-activations) into
  * delta (B, 4H) and ∂L/∂c_{t-1} into grad_c_prev (B, H); adds δ_t summed over rows to grad_bias
- * (4H) unless it is NULL. */
+ * (4H, in double: a sum over all T·B rows loses no more than double round-off) unless it is
+ * NULL. */
 void lstm_step_backward(const real *restrict grad_y, const real *restrict grad_h,
                         const real *restrict grad_c, const real *restrict gates,
                         const real *restrict c_prev, const real *restrict tanh_c,
                         real *restrict delta, real *restrict grad_c_prev,
-                        real *restrict grad_bias, long B, long H)
+                        double *restrict grad_bias, long B, long H)
 {
     for (long b = 0; b < B; b++) {
         const real *z = gates + b * 4 * H;

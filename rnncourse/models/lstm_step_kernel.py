@@ -55,10 +55,30 @@ def lstm_step_kernel_unavailable(reference: Tensor) -> str | None:
     return kernel if isinstance(kernel, str) else None
 
 
-def _check_contiguous(**tensors: Tensor | None) -> None:
-    for name, tensor in tensors.items():
-        if tensor is not None and not tensor.is_contiguous():
+def _checked_kernel(batch_size: int, hidden_size: int, reference: Tensor,
+                    **arrays: tuple[Tensor | None, tuple[int, ...]]) -> ctypes.CDLL:
+    """The kernel for `reference`'s dtype, once every array is a contiguous CPU tensor of that
+    dtype and its expected shape (name=(tensor or None, shape)). C reads and writes exactly
+    those shapes, so anything else would be read or written out of bounds: refused, by name."""
+    reason = lstm_step_kernel_unavailable(reference)
+    if reason is not None:
+        raise ValueError(f"no C LSTM step for these tensors: {reason}")
+    for name, (tensor, shape) in arrays.items():
+        if tensor is None:
+            continue
+        dtype = torch.float64 if name == "grad_bias" else reference.dtype
+        if not isinstance(tensor, Tensor) or tensor.device.type != "cpu" or tensor.dtype != dtype:
+            described = (f"{tensor.dtype} on {tensor.device}" if isinstance(tensor, Tensor)
+                         else type(tensor).__name__)
+            raise ValueError(f"the C LSTM step needs {name} as a {dtype} CPU tensor; got "
+                             f"{described}")
+        if tuple(tensor.shape) != shape:
+            raise ValueError(f"the C LSTM step needs {name} of shape {shape} (B = {batch_size}, "
+                             f"H = {hidden_size}); got {tuple(tensor.shape)}")
+        rows_only = name == "h_next"  # rows may lie apart (beside x_{t+1}), their entries not
+        if (tensor.stride(1) != 1) if rows_only else not tensor.is_contiguous():
             raise ValueError(f"the C LSTM step needs contiguous arrays; {name} is not")
+    return load_lstm_step_kernel(reference.dtype)
 
 
 def _observed(run: Callable[[], None], function: Callable) -> None:
@@ -69,20 +89,26 @@ def _observed(run: Callable[[], None], function: Callable) -> None:
         run()
 
 
+def _state_shape(name: str, tensor: Tensor) -> tuple[int, int]:
+    if not isinstance(tensor, Tensor) or tensor.dim() != 2:
+        raise ValueError(f"{name} must be a (batch, hidden_size) tensor")
+    return tensor.shape[0], tensor.shape[1]
+
+
 def lstm_step_forward_c(pre: Tensor, bias: Tensor | None, c_prev: Tensor, gates: Tensor,
                         c: Tensor, tanh_c: Tensor, h: Tensor, h_next: Tensor | None = None
                         ) -> None:
     """`lstm_cell_forward` in C: from pre = W_ih x_t + W_hh h_{t-1} (B, 4H), writes the gates
     (i, f, g, o) into gates (B, 4H), c_t, tanh c_t and h_t into c, tanh_c and h (B, H), and h_t
-    into h_next too unless it is None. All contiguous, but for h_next's rows."""
-    _check_contiguous(pre=pre, bias=bias, c_prev=c_prev, gates=gates, c=c, tanh_c=tanh_c, h=h)
-    if h_next is not None and (h_next.shape != h.shape or h_next.stride(1) != 1):
-        raise ValueError(f"h_next must be {tuple(h.shape)} with contiguous rows; got shape "
-                         f"{tuple(h_next.shape)}, strides {h_next.stride()}")
-    kernel = load_lstm_step_kernel(gates.dtype)
+    into h_next too unless it is None. bias (4H,) or None. All contiguous CPU tensors of one
+    dtype (h_next's rows may lie apart); anything else is refused before C sees it."""
+    batch, hidden = _state_shape("c_prev", c_prev)
+    state, four = (batch, hidden), (batch, 4 * hidden)
+    kernel = _checked_kernel(batch, hidden, c_prev, pre=(pre, four), bias=(bias, (4 * hidden,)),
+                             c_prev=(c_prev, state), gates=(gates, four), c=(c, state),
+                             tanh_c=(tanh_c, state), h=(h, state), h_next=(h_next, state))
     if bias is None:
-        bias = gates.new_zeros(gates.shape[-1])
-    batch, hidden = c.shape
+        bias = gates.new_zeros(4 * hidden)
     next_stride = 0 if h_next is None else h_next.stride(0)
     _observed(lambda: kernel.lstm_step_forward(
         address(pre), address(bias), address(c_prev), address(gates), address(c),
@@ -94,12 +120,17 @@ def lstm_step_backward_c(grad_output: Tensor, grad_h: Tensor, grad_c: Tensor, ga
                          c_prev: Tensor, tanh_c: Tensor, grad_gates: Tensor,
                          grad_c_prev: Tensor, grad_bias: Tensor | None = None) -> None:
     """`lstm_cell_backward` in C: writes δ_t into grad_gates and ∂L/∂c_{t-1} into grad_c_prev,
-    and adds δ_t summed over rows to grad_bias (4H) unless it is None. All contiguous."""
-    _check_contiguous(grad_output=grad_output, grad_h=grad_h, grad_c=grad_c, gates=gates,
-                      c_prev=c_prev, tanh_c=tanh_c, grad_gates=grad_gates,
-                      grad_c_prev=grad_c_prev, grad_bias=grad_bias)
-    kernel = load_lstm_step_kernel(gates.dtype)
-    batch, hidden = grad_c.shape
+    and adds δ_t summed over rows to grad_bias unless it is None (a float64 (4H,) accumulator,
+    whatever the other arrays' dtype: a sum over all steps and rows keeps its precision). All
+    contiguous CPU tensors; anything else is refused before C sees it."""
+    batch, hidden = _state_shape("grad_c", grad_c)
+    state, four = (batch, hidden), (batch, 4 * hidden)
+    kernel = _checked_kernel(batch, hidden, grad_c, grad_output=(grad_output, state),
+                             grad_h=(grad_h, state), grad_c=(grad_c, state),
+                             gates=(gates, four), c_prev=(c_prev, state),
+                             tanh_c=(tanh_c, state), grad_gates=(grad_gates, four),
+                             grad_c_prev=(grad_c_prev, state),
+                             grad_bias=(grad_bias, (4 * hidden,)))
     _observed(lambda: kernel.lstm_step_backward(
         address(grad_output), address(grad_h), address(grad_c), address(gates), address(c_prev),
         address(tanh_c), address(grad_gates), address(grad_c_prev), address(grad_bias), batch,

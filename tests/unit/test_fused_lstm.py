@@ -270,3 +270,21 @@ def test_one_frozen_parameter_leaves_the_others_gradients_right(frozen: str,
                                     strict=True):
         if name != frozen:
             assert_close(ours.grad, theirs.grad, **TOL)
+
+
+@pytest.mark.parametrize("elementwise", ["eager", "c"])
+def test_fused_lstm_refuses_weights_and_biases_of_the_wrong_size(elementwise: str) -> None:
+    generator = torch.Generator().manual_seed(0)
+    x, h0, c0 = (torch.randn(*shape, generator=generator) for shape in ((3, 2, 4), (2, 5),
+                                                                         (2, 5)))
+    w_ih, w_hh, b = torch.randn(20, 4), torch.randn(20, 5), torch.randn(20)
+    cases = [
+        ((x, (h0, c0), w_ih, torch.randn(10, 5), b, b), "weight_hh has shape"),
+        ((x, (h0, c0), torch.randn(20, 3), w_hh, b, b), "weight_ih has shape"),
+        ((x, (h0, c0), w_ih, w_hh, torch.randn(12), b), "bias_ih has shape"),
+        ((x, (h0, c0), w_ih, w_hh, b, b.double()), "bias_hh has dtype"),
+        ((x, (h0, c0), w_ih, torch.randn(20), b, b), "weight_hh must have shape"),
+    ]
+    for arguments, message in cases:
+        with pytest.raises((ValueError, TypeError), match=message):
+            fused_lstm(*arguments, elementwise=elementwise)

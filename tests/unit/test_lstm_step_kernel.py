@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import warnings
 
 import pytest
@@ -85,9 +86,10 @@ def test_c_steps_write_what_the_pytorch_steps_write(batch: int, hidden: int,
             lstm_cell_backward(*arguments)
             grad_bias = grad_gates.sum(0)
         else:
-            grad_bias = torch.ones(4 * hidden, dtype=dtype)  # the step adds to what is there
+            # A float64 accumulator, whatever the dtype; the step adds to what is there.
+            grad_bias = torch.ones(4 * hidden, dtype=torch.float64)
             lstm_step_backward_c(*arguments, grad_bias)
-            grad_bias = grad_bias - 1
+            grad_bias = (grad_bias - 1).to(dtype)
         backward[name] = (grad_gates, grad_c_prev, grad_bias)
     for ours, theirs in zip(backward["c"], backward["torch"], strict=True):
         assert_close(ours, theirs, **tolerance)
@@ -151,16 +153,111 @@ def test_one_bias_needing_a_gradient_gets_it() -> None:
     assert_close(fused.bias_ih_l0.grad, reference.bias_ih_l0.grad)
 
 
-def test_arrays_that_are_not_contiguous_are_refused() -> None:
-    # A strided view handed to C would be read as if it were not: refused, by name.
-    gates, states = torch.zeros(2, 8), [torch.zeros(2, 2) for _ in range(4)]
-    with pytest.raises(ValueError, match="contiguous arrays; pre is not"):
-        lstm_step_forward_c(torch.zeros(8, 2).t(), None, states[0], gates, *states[1:])
-    with pytest.raises(ValueError, match="h_next must be"):
-        lstm_step_forward_c(gates, None, states[0], gates, *states[1:], torch.zeros(4, 2).t())
-    with pytest.raises(ValueError, match="contiguous arrays; grad_c_prev is not"):
-        lstm_step_backward_c(*states[:3], gates, *states[:2], torch.zeros(2, 8),
-                             torch.zeros(2, 4)[:, ::2])
+def forward_arrays(batch: int = 2, hidden: int = 3, dtype: torch.dtype = torch.float32) -> dict:
+    four, state = (batch, 4 * hidden), (batch, hidden)
+    return {"pre": torch.zeros(four, dtype=dtype), "bias": torch.zeros(4 * hidden, dtype=dtype),
+            "c_prev": torch.zeros(state, dtype=dtype), "gates": torch.zeros(four, dtype=dtype),
+            "c": torch.zeros(state, dtype=dtype), "tanh_c": torch.zeros(state, dtype=dtype),
+            "h": torch.zeros(state, dtype=dtype)}
+
+
+def backward_arrays(batch: int = 2, hidden: int = 3) -> dict:
+    four, state = (batch, 4 * hidden), (batch, hidden)
+    return {"grad_output": torch.zeros(state), "grad_h": torch.zeros(state),
+            "grad_c": torch.zeros(state), "gates": torch.zeros(four),
+            "c_prev": torch.zeros(state), "tanh_c": torch.zeros(state),
+            "grad_gates": torch.zeros(four), "grad_c_prev": torch.zeros(state),
+            "grad_bias": torch.zeros(4 * hidden, dtype=torch.float64)}
+
+
+@pytest.mark.parametrize(("name", "bad", "message"), [
+    ("pre", torch.zeros(12, 2).t(), "contiguous arrays; pre is not"),
+    ("gates", torch.zeros(2, 8), r"gates of shape \(2, 12\)"),  # too small: C would overrun it
+    ("bias", torch.zeros(4), r"bias of shape \(12,\)"),
+    ("c", torch.zeros(2, 3, dtype=torch.float64), "c as a torch.float32 CPU tensor"),
+    ("h", torch.zeros(2, 3, device="meta"), "h as a torch.float32 CPU tensor; got torch.float32 "
+                                              "on meta"),
+    ("h", [[0.0] * 3] * 2, "got list"),
+])
+def test_the_forward_step_refuses_what_c_would_misread(name: str, bad: object,
+                                                       message: str) -> None:
+    # C reads and writes exactly B x 4H and B x H numbers of one dtype: any other array would be
+    # read or written out of bounds, so it is refused, by name, before C sees it.
+    arrays = forward_arrays()
+    arrays[name] = bad
+    with pytest.raises(ValueError, match=message):
+        lstm_step_forward_c(**arrays)
+
+
+def test_h_next_may_have_rows_apart_but_not_entries() -> None:
+    arrays = forward_arrays()
+    lstm_step_forward_c(**arrays, h_next=torch.zeros(2, 5)[:, 1:4])  # rows 5 apart: fine
+    with pytest.raises(ValueError, match="contiguous arrays; h_next is not"):
+        lstm_step_forward_c(**arrays, h_next=torch.zeros(3, 2).t())
+    with pytest.raises(ValueError, match="h_next as a torch.float32"):
+        lstm_step_forward_c(**arrays, h_next=torch.zeros(2, 3, dtype=torch.float16))
+
+
+@pytest.mark.parametrize(("name", "bad", "message"), [
+    ("grad_bias", torch.zeros(4, dtype=torch.float64), r"grad_bias of shape \(12,\)"),
+    ("grad_bias", torch.zeros(12), "grad_bias as a torch.float64 CPU tensor"),
+    ("grad_c_prev", torch.zeros(3, 2).t(), "contiguous arrays; grad_c_prev is not"),
+    ("tanh_c", torch.zeros(1, 3), r"tanh_c of shape \(2, 3\)"),
+])
+def test_the_backward_step_refuses_what_c_would_misread(name: str, bad: torch.Tensor,
+                                                        message: str) -> None:
+    arrays = backward_arrays()
+    arrays[name] = bad
+    with pytest.raises(ValueError, match=message):
+        lstm_step_backward_c(**arrays)
+
+
+def test_a_dtype_without_a_kernel_is_named() -> None:
+    arrays = forward_arrays(dtype=torch.bfloat16)
+    with pytest.raises(ValueError, match="no C LSTM step for these tensors: no kernel for "
+                                         "torch.bfloat16"):
+        lstm_step_forward_c(**arrays)
+
+
+def test_a_transposed_gradient_of_c_n_reaches_the_c_sweep() -> None:
+    """c_n's gradient may arrive with any strides (here transposed); the sweep's buffers are
+    its own, contiguous."""
+    torch.manual_seed(0)
+    reference, fused = nn.LSTM(3, 4, num_layers=2), FusedLSTM(3, 4, num_layers=2, elementwise="c")
+    fused.load_state_dict(reference.state_dict())
+    x = torch.randn(5, 2, 3)
+    weights = torch.randn(2, 4, 2)
+    grads = []
+    for module in (reference, fused):
+        _, (_, c_n) = module(x)
+        (c_n.transpose(1, 2) * weights).sum().backward()
+        grads.append([p.grad for p in module.parameters()])
+    for ours, theirs in zip(grads[1], grads[0], strict=True):
+        assert_close(ours, theirs, atol=1e-5, rtol=1e-5)
+
+
+def test_the_bias_gradient_sums_all_steps_and_rows_in_float64() -> None:
+    """Σ_t Σ_batch δ_t over T·B = 6400 rows: the C step's float64 sum is as close to a float64
+    reference as torch's own float32 sum, or closer; and the two biases' gradients are two
+    tensors, not one."""
+    torch.manual_seed(0)
+    reference = FusedLSTM(8, 16).double()
+    x = torch.randn(100, 64, 8, dtype=torch.float64)
+    reference(x)[0].sum().backward()
+    errors = {}
+    for elementwise in ("eager", "c"):
+        fused = FusedLSTM(8, 16, elementwise=elementwise)
+        fused.load_state_dict(reference.state_dict())
+        fused(x.float())[0].sum().backward()
+        errors[elementwise] = (fused.bias_ih_l0.grad.double() - reference.bias_ih_l0.grad).abs()
+        assert fused.bias_ih_l0.grad is not fused.bias_hh_l0.grad
+    assert errors["c"].max() <= 2 * errors["eager"].max() + 1e-6
+
+
+def test_a_compiler_given_with_options_builds(fresh_c_kernels,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CC", f"{shutil.which('cc') or 'gcc'} -Wall")
+    assert lstm_step_kernel_unavailable(torch.zeros(1)) is None
 
 
 def test_without_a_compiler_the_eager_steps_run_with_one_warning(
