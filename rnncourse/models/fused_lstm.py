@@ -54,16 +54,13 @@ from rnncourse.models.kernels import (
     WeightProduct,
     resolve_kernels,
 )
-from rnncourse.models.lstm_step_kernel import (
-    lstm_step_backward_c,
-    lstm_step_forward_c,
-    lstm_step_kernel_unavailable,
-)
+from rnncourse.models.lstm_step_kernel import lstm_step_kernel_unavailable, trusted_lstm_steps
 from rnncourse.models.sequence import LSTM, RecordedStates
 
 __all__ = [
     "FusedLSTM",
     "FusedLSTMFunction",
+    "check_layer_arguments",
     "fused_lstm",
     "fused_lstm_kernels",
     "lstm_cell_backward",
@@ -129,10 +126,11 @@ def lstm_cell_backward(
     grad_c_prev.copy_(dc * f)  # ∂c_t/∂c_{t-1} = f_t: what reaches c_{t-1}
 
 
-def _elementwise_steps(elementwise: str) -> tuple[Callable, Callable]:
-    """The forward and backward step functions of an element-wise path."""
+def _elementwise_steps(elementwise: str, dtype: torch.dtype) -> tuple[Callable, Callable]:
+    """The forward and backward step functions of an element-wise path, for arrays of `dtype`
+    that FusedLSTMFunction made itself (so the C steps run without their per-call checks)."""
     if elementwise == "c":
-        return lstm_step_forward_c, lstm_step_backward_c
+        return trusted_lstm_steps(dtype)
     compiled = elementwise == "compiled"
     return (functools.partial(lstm_cell_forward, compiled=compiled),
             functools.partial(lstm_cell_backward, compiled=compiled))
@@ -151,10 +149,11 @@ class FusedLSTMFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, input, h_0, c_0, weight_ih, weight_hh, bias_ih, bias_hh,  # noqa: D102
                 paths=None):
+        check_layer_arguments(input, h_0, c_0, weight_ih, weight_hh, bias_ih, bias_hh)
         paths = paths or resolve_kernels(input)
         steps, batch, input_size = input.shape
         hidden_size = weight_hh.shape[1]
-        step_forward, _ = _elementwise_steps(paths.elementwise)
+        step_forward, _ = _elementwise_steps(paths.elementwise, input.dtype)
         # The kernels run in the parameters' dtype; autocast would hand the products
         # lower-precision copies that the preallocated buffers cannot hold.
         with torch.autocast(device_type=input.device.type, enabled=False):
@@ -194,7 +193,7 @@ class FusedLSTMFunction(torch.autograd.Function):
         steps, batch, _ = stacked.shape
         input_size, hidden_size = weight_ih.shape[1], weight_hh.shape[1]
         onednn, in_c = ctx.paths.matmul == "onednn", ctx.paths.elementwise == "c"
-        _, step_backward = _elementwise_steps(ctx.paths.elementwise)
+        _, step_backward = _elementwise_steps(ctx.paths.elementwise, gates.dtype)
         grad_output = grad_output.contiguous()
         wants_bias = ctx.has_bias and (ctx.needs_input_grad[5] or ctx.needs_input_grad[6])
         # The C step adds each δ_t into ∂L/∂b as it goes (in float64); the others sum all δ_t
@@ -236,6 +235,42 @@ class FusedLSTMFunction(torch.autograd.Function):
                 None if grad_bias is None else grad_bias.clone(), None)
 
 
+def check_layer_arguments(input: Tensor, h_0: Tensor, c_0: Tensor, weight_ih: Tensor,
+                          weight_hh: Tensor, bias_ih: Tensor | None, bias_hh: Tensor | None,
+                          state_names: tuple[str, str] = ("h_0", "c_0")) -> None:
+    """A clear error for arguments of one layer that do not fit together: input (T, B, I),
+    h_0 and c_0 (B, H; called `state_names` in the messages), weight_ih (4H, I), weight_hh
+    (4H, H), biases (4H,) or both None, all of one floating dtype and device. The kernels read
+    exactly these shapes."""
+    check_tensor_like("input", input, weight_ih)
+    if input.dim() != 3:
+        raise ValueError(
+            f"input must have shape (seq_len, batch, input_size), got {tuple(input.shape)}"
+        )
+    if input.shape[0] == 0:
+        raise ValueError("input has seq_len=0; need at least one step")
+    if (bias_ih is None) != (bias_hh is None):
+        raise ValueError("give both bias_ih and bias_hh, or neither")
+    check_tensor_like("weight_hh", weight_hh, weight_ih)
+    if weight_hh.dim() != 2:
+        raise ValueError(f"weight_hh must have shape (4 * hidden_size, hidden_size), got "
+                         f"{tuple(weight_hh.shape)}")
+    hidden_size = weight_hh.shape[1]
+    gates_size = 4 * hidden_size
+    check_shape("weight_ih", weight_ih, (gates_size, input.shape[2]), "(4 * hidden_size, "
+                "input_size)")
+    check_shape("weight_hh", weight_hh, (gates_size, hidden_size), "(4 * hidden_size, "
+                "hidden_size)")
+    for name, bias in (("bias_ih", bias_ih), ("bias_hh", bias_hh)):
+        if bias is not None:
+            check_tensor_like(name, bias, weight_ih)
+            check_shape(name, bias, (gates_size,), "(4 * hidden_size,)")
+    expected = (input.shape[1], hidden_size)
+    for name, tensor in zip(state_names, (h_0, c_0), strict=True):
+        check_tensor_like(name, tensor, weight_hh)
+        check_shape(name, tensor, expected, "(batch, hidden_size)")
+
+
 def fused_lstm_kernels(
     reference: Tensor, matmul: str = "auto", elementwise: str = "eager"
 ) -> KernelPaths:
@@ -268,33 +303,8 @@ def fused_lstm(
     back to eager, with a warning, where no compiler works.
     """
     h_0, c_0 = check_lstm_state("state", state, "fused_lstm")
-    check_tensor_like("input", input, weight_ih)
-    if input.dim() != 3:
-        raise ValueError(
-            f"input must have shape (seq_len, batch, input_size), got {tuple(input.shape)}"
-        )
-    if input.shape[0] == 0:
-        raise ValueError("input has seq_len=0; need at least one step")
-    if (bias_ih is None) != (bias_hh is None):
-        raise ValueError("give both bias_ih and bias_hh, or neither")
-    check_tensor_like("weight_hh", weight_hh, weight_ih)
-    if weight_hh.dim() != 2:
-        raise ValueError(f"weight_hh must have shape (4 * hidden_size, hidden_size), got "
-                         f"{tuple(weight_hh.shape)}")
-    hidden_size = weight_hh.shape[1]
-    gates_size = 4 * hidden_size
-    check_shape("weight_ih", weight_ih, (gates_size, input.shape[2]), "(4 * hidden_size, "
-                "input_size)")
-    check_shape("weight_hh", weight_hh, (gates_size, hidden_size), "(4 * hidden_size, "
-                "hidden_size)")
-    for name, bias in (("bias_ih", bias_ih), ("bias_hh", bias_hh)):
-        if bias is not None:
-            check_tensor_like(name, bias, weight_ih)
-            check_shape(name, bias, (gates_size,), "(4 * hidden_size,)")
-    expected = (input.shape[1], hidden_size)
-    for name, tensor in (("state[0] (h_0)", h_0), ("state[1] (c_0)", c_0)):
-        check_tensor_like(name, tensor, weight_hh)
-        check_shape(name, tensor, expected, "(batch, hidden_size)")
+    check_layer_arguments(input, h_0, c_0, weight_ih, weight_hh, bias_ih, bias_hh,
+                          state_names=("state[0] (h_0)", "state[1] (c_0)"))
     paths = fused_lstm_kernels(weight_hh, matmul, elementwise)
     output, h_n, c_n = FusedLSTMFunction.apply(
         input.contiguous(), h_0.contiguous(), c_0.contiguous(), weight_ih, weight_hh, bias_ih,

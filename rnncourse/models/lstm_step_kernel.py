@@ -28,7 +28,7 @@ from rnncourse.models.c_library import address, build_c_library
 from rnncourse.models.kernels import ElementwiseKernel
 
 __all__ = ["load_lstm_step_kernel", "lstm_step_backward_c", "lstm_step_forward_c",
-           "lstm_step_kernel_unavailable"]
+           "lstm_step_kernel_unavailable", "trusted_lstm_steps"]
 
 SOURCE = Path(__file__).with_name("lstm_step.c")
 
@@ -107,13 +107,7 @@ def lstm_step_forward_c(pre: Tensor, bias: Tensor | None, c_prev: Tensor, gates:
     kernel = _checked_kernel(batch, hidden, c_prev, pre=(pre, four), bias=(bias, (4 * hidden,)),
                              c_prev=(c_prev, state), gates=(gates, four), c=(c, state),
                              tanh_c=(tanh_c, state), h=(h, state), h_next=(h_next, state))
-    if bias is None:
-        bias = gates.new_zeros(4 * hidden)
-    next_stride = 0 if h_next is None else h_next.stride(0)
-    _observed(lambda: kernel.lstm_step_forward(
-        address(pre), address(bias), address(c_prev), address(gates), address(c),
-        address(tanh_c), address(h), address(h_next), next_stride, batch, hidden),
-        lstm_step_forward_c)
+    _run_forward(kernel, pre, bias, c_prev, gates, c, tanh_c, h, h_next)
 
 
 def lstm_step_backward_c(grad_output: Tensor, grad_h: Tensor, grad_c: Tensor, gates: Tensor,
@@ -131,6 +125,38 @@ def lstm_step_backward_c(grad_output: Tensor, grad_h: Tensor, grad_c: Tensor, ga
                              tanh_c=(tanh_c, state), grad_gates=(grad_gates, four),
                              grad_c_prev=(grad_c_prev, state),
                              grad_bias=(grad_bias, (4 * hidden,)))
+    _run_backward(kernel, grad_output, grad_h, grad_c, gates, c_prev, tanh_c, grad_gates,
+                  grad_c_prev, grad_bias)
+
+
+def trusted_lstm_steps(dtype: torch.dtype) -> tuple[Callable[..., None], Callable[..., None]]:
+    """`lstm_step_forward_c` and `lstm_step_backward_c` without their checks, for a caller whose
+    arrays are what C reads by construction: `FusedLSTMFunction`, which checks its arguments once
+    and then hands C views of buffers it made itself. A call then costs the ctypes call alone
+    (the checks take about as long again at small sizes). `dtype` must have a kernel."""
+    kernel = load_lstm_step_kernel(dtype)
+    if isinstance(kernel, str):
+        raise ValueError(f"no C LSTM step for {dtype}: {kernel}")
+    return functools.partial(_run_forward, kernel), functools.partial(_run_backward, kernel)
+
+
+def _run_forward(kernel: ctypes.CDLL, pre: Tensor, bias: Tensor | None, c_prev: Tensor,
+                 gates: Tensor, c: Tensor, tanh_c: Tensor, h: Tensor,
+                 h_next: Tensor | None = None) -> None:
+    batch, hidden = c.shape
+    if bias is None:
+        bias = gates.new_zeros(4 * hidden)
+    next_stride = 0 if h_next is None else h_next.stride(0)
+    _observed(lambda: kernel.lstm_step_forward(
+        address(pre), address(bias), address(c_prev), address(gates), address(c),
+        address(tanh_c), address(h), address(h_next), next_stride, batch, hidden),
+        lstm_step_forward_c)
+
+
+def _run_backward(kernel: ctypes.CDLL, grad_output: Tensor, grad_h: Tensor, grad_c: Tensor,
+                  gates: Tensor, c_prev: Tensor, tanh_c: Tensor, grad_gates: Tensor,
+                  grad_c_prev: Tensor, grad_bias: Tensor | None = None) -> None:
+    batch, hidden = grad_c.shape
     _observed(lambda: kernel.lstm_step_backward(
         address(grad_output), address(grad_h), address(grad_c), address(gates), address(c_prev),
         address(tanh_c), address(grad_gates), address(grad_c_prev), address(grad_bias), batch,

@@ -300,3 +300,18 @@ def test_on_a_gpu_the_eager_steps_run(monkeypatch: pytest.MonkeyPatch) -> None:
         output, _ = fused(x)
     assert_close(output, eager(x)[0])
     assert fused.kernels().elementwise == "eager"
+
+
+def test_the_autograd_function_checks_its_arguments_before_c_runs_unchecked() -> None:
+    """FusedLSTMFunction hands C its own buffers without per-step checks, so it checks what it
+    is given first: a weight with 2H rows instead of 4H is refused, not read out of bounds."""
+    generator = torch.Generator().manual_seed(0)
+    x, h0, c0 = (torch.randn(*shape, generator=generator) for shape in ((3, 2, 4), (2, 5),
+                                                                         (2, 5)))
+    paths = fused_lstm_kernels(x, elementwise="c")
+    with pytest.raises(ValueError, match="weight_hh has shape"):
+        FusedLSTMFunction.apply(x, h0, c0, torch.randn(20, 4), torch.randn(10, 5), None, None,
+                                paths)
+    with pytest.raises(ValueError, match="h_0 has shape"):
+        FusedLSTMFunction.apply(x, torch.randn(3, 5), c0, torch.randn(20, 4), torch.randn(20, 5),
+                                None, None, paths)
