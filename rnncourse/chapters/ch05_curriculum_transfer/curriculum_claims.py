@@ -190,8 +190,9 @@ def zaremba_comparison_claim(result: StrategyResult) -> str:
             return f"level with {name} within the spread of the seeds"
         return f"{'above' if a[0] > b[0] else 'below'} {name}"
 
-    return (f"Zaremba and Sutskever found the naive curriculum no better than none, and sometimes "
-            f"worse: here, at the target, naive ends {compare(naive, none, 'no curriculum')} "
+    return (f"Zaremba and Sutskever found the naive curriculum ineffective, and sometimes worse "
+            f"than no curriculum: here, at the target, naive ends "
+            f"{compare(naive, none, 'no curriculum')} "
             f"({naive[0]:.2f} against {none[0]:.2f}). They found their combined strategy better "
             f"than no curriculum in every condition they tried: here combined ends "
             f"{compare(combined, none, 'no curriculum')} ({combined[0]:.2f} against "

@@ -37,7 +37,7 @@ CURRICULUM_FINDINGS = (
                         "previous true character given) is the paper's evaluation as quoted "
                         "elsewhere, not read by us in its body"),
     Finding("zaremba2014learning", "Zaremba and Sutskever 2014",
-            "the naive strategy \"sometimes gives even worse performance than baseline\" (no "
+            "the naive strategy \"sometimes it gives even worse performance than baseline\" (no "
             "curriculum)",
             "sec. 4", "a verbatim quotation only, not the paper's text"),
     Finding("zaremba2014learning", "Zaremba and Sutskever 2014",
