@@ -12,14 +12,14 @@ call that cannot be split):
   the dispatcher, autograd's bookkeeping, views and allocation.
 
 How: the total is the best of `repeats` clean runs by CPU time (the variants in turn, round after
-round, with the GEMM reference products among them). The time inside each operation comes from
-further runs under `torch.profiler` (each operation's own time, without the operations it
-calls), scaled by the run's CPU time over its wall time, so that time the process spent waiting
-for the processor on a machine shared with other work is not counted; the least of those runs
-is kept for each category. A compiled kernel's call, and a C step's call, is one profiler range
-of element-wise work (the ranges inside it for torch.compile's wrapper and guard checks count as
-overhead). The profiler adds about a microsecond to every operation, which falls mostly on the
-small element-wise ones.
+round, with the GEMM reference products among them; see `time_with_gemm_reference`). The time
+inside each operation comes from further runs under `torch.profiler` (each operation's own time,
+without the operations it calls), scaled by the run's CPU time over its wall time, so that time
+the process spent waiting for the processor on a machine shared with other work is not counted;
+the least of those runs is kept for each category. A compiled kernel's call, and a C step's
+call, is one profiler range of element-wise work (the ranges inside it for torch.compile's
+wrapper and guard checks count as overhead). The profiler adds about a microsecond to every
+operation, which falls mostly on the small element-wise ones.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ import torch
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode, _disable_current_modes
 
-from rnncourse.bench.lstm import FUSED_ELEMENTWISE, gemm_product_flops, gemm_products, lstm_flops
-from rnncourse.bench.timing import device_name, seeded_module, time_interleaved
+from rnncourse.bench.lstm import FUSED_ELEMENTWISE, lstm_flops, time_with_gemm_reference
+from rnncourse.bench.timing import device_name, seeded_module
 from rnncourse.models.fused_lstm import FusedLSTM
 from rnncourse.models.kernels import ElementwiseKernel
 from rnncourse.models.sequence import LSTM
@@ -271,15 +271,11 @@ def _profile(seq_len: int, batch_size: int, input_size: int, hidden_size: int,
     modules = _variants(reference, variants)
     runs = {variant: (lambda module=module: module(inputs)[0].sum().backward())
             for variant, (module, _) in modules.items()}
-    # The GEMM reference is timed in the same rounds, so that both meet the same machine.
-    sizes = (seq_len, batch_size, input_size, hidden_size)
-    products = gemm_products(*sizes, device=device)
-    totals = time_interleaved({**runs, **{f"GEMM {kernel}": product
-                                          for kernel, product in products.items()}},
-                              repeats=repeats, warmup=1, timer="cpu")
-    gemm = {kernel: gemm_product_flops(*sizes) / (totals[f"GEMM {kernel}"].cpu_ms * 1e-3) / 1e9
-            for kernel in products}
-    flops = lstm_flops(*sizes)
+    sizes = {"seq_len": seq_len, "batch_size": batch_size, "input_size": input_size,
+             "hidden_size": hidden_size}
+    totals, gemm = time_with_gemm_reference(runs, sizes, device=device, repeats=repeats,
+                                            timer="cpu")
+    flops = lstm_flops(**sizes)
     rows, shares = [], []
     for variant, run in runs.items():
         measured = [_time_inside_operations(run) for _ in range(max(2, repeats // 2))]

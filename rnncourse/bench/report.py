@@ -78,8 +78,9 @@ def _provenance(report: BenchReport) -> list[str]:
     for device, rates in report.gemm.items():
         named = ", ".join(f"{_GEMM_NAMES.get(kernel, kernel)} {rate:.0f} GFLOP/s"
                           for kernel, rate in rates.items())
-        lines.append(f"GEMM rate on {device} at the LSTM's input-projection shape, timed in the "
-                     f"same rounds as the LSTMs: {named}; '% of GEMM' is of the fastest.")
+        lines.append(f"GEMM rate on {device} at the LSTM's input-projection shape (the higher of "
+                     f"a run on its own and one among the LSTMs): {named}; '% of GEMM' is of the "
+                     "fastest.")
     return [*lines, ""]
 
 

@@ -40,9 +40,28 @@ def test_lstm_rows_give_time_ratio_rate_share_of_gemm_and_kernels() -> None:
     assert rows[2].path.endswith("eager element-wise")
 
 
+def test_gemm_reference_is_the_higher_of_alone_and_among_the_lstms(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The reference the LSTMs' rates are shares of: timed on its own and among the runs, the
+    higher kept (the harder one to come close to); the runs' timings come back without it."""
+    from rnncourse.bench import lstm as lstm_bench
+
+    sizes = {"seq_len": 4, "batch_size": 2, "input_size": 3, "hidden_size": 5}
+    calls = []
+    runs = {"work": lambda: calls.append(1)}
+    monkeypatch.setattr(lstm_bench, "gemm_rates", lambda **_: {"torch": 1e9, "onednn": 1e9})
+    timings, gemm = lstm_bench.time_with_gemm_reference(runs, sizes, repeats=2, timer="cpu")
+    assert set(timings) == {"work"} and len(calls) == 3  # one warm-up, two timed
+    assert all(rate == 1e9 for rate in gemm.values())  # alone was higher
+    monkeypatch.setattr(lstm_bench, "gemm_rates", lambda **_: {"torch": 0.0, "onednn": 0.0})
+    _, among = lstm_bench.time_with_gemm_reference(runs, sizes, repeats=2, timer="cpu")
+    assert all(0 < rate < 1e9 for rate in among.values())  # among the runs was higher
+
+
 def test_gemm_reference_is_timed_in_the_rounds_of_the_lstms() -> None:
-    """Given none (or an empty dict, which receives them), the GEMM rates are measured among the
-    variants, round after round, so that a drifting machine slows both alike."""
+    """Given none (or an empty dict, which receives them), the GEMM rates are measured (alone
+    and among the variants), and an empty dict receives them."""
     measured: dict[str, float] = {}
     rows = bench.bench_lstm(**TINY, variants=("torch", "fused_c"), device="cpu", timer="cpu",
                             gemm=measured)
