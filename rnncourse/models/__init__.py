@@ -11,6 +11,7 @@
     layer_norm_lstm.py  layer_norm, the layer-normalised LSTM cell and layer
     batch_norm_lstm.py  recurrent batch normalisation, the batch-normalised LSTM cell and layer
     fused_lstm.py       FusedLSTM: one autograd node per layer, BPTT written out (chapter 4)
+    lstm_cell_steps.py  its steps' element-wise work in PyTorch (eager or compiled)
     kernels.py          what the fused layers run on: prepacked oneDNN products, compiled
                         element-wise steps, each with its fallback (chapter 4)
     lstm_step_kernel.py an LSTM step's element-wise work in C (lstm_step.c), via ctypes

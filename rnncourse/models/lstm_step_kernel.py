@@ -8,7 +8,7 @@ B = 64, H = 256), and inductor computes the concatenated gates with masks. The C
 one pass over the step's numbers and one ctypes call of a few microseconds.
 
 `lstm_step_forward_c` and `lstm_step_backward_c` take the arguments of the PyTorch steps in
-`rnncourse.models.fused_lstm` (`lstm_cell_forward`, `lstm_cell_backward`) and write the same
+`rnncourse.models.lstm_cell_steps` (`lstm_cell_forward`, `lstm_cell_backward`) and write the same
 numbers: float32 to about 1e-7 (a polynomial e^x, vectorised), float64 with the C library's exp.
 The file is built on first use in each process (`rnncourse.models.c_library`);
 `lstm_step_kernel_unavailable` says why not where it cannot run.
