@@ -275,12 +275,22 @@ class FusedLSTM(LSTM):
     def forward(
         self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None
     ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
-        """input (L, B, I), or (B, L, I) with batch_first, or (L, I); hx = (h_0, c_0)."""
+        """input (L, B, I), or (B, L, I) with batch_first, or (L, I); hx = (h_0, c_0).
+
+        Under autocast, floating inputs in a lower precision (a bfloat16 activation from an
+        autocast layer before it) are cast to the parameters' dtype, which the layer runs in.
+        """
         if self._recording is not None:
             raise RuntimeError(
                 "FusedLSTM cannot record hidden states: its time steps are not autograd nodes. "
                 "Use rnncourse.models.LSTM (same parameters) for record_hidden_states()"
             )
+        dtype = self.weight_ih_l0.dtype
+        if isinstance(input, Tensor) and torch.is_autocast_enabled(input.device.type):
+            input = input.to(dtype) if input.is_floating_point() else input
+            if hx is not None:
+                hx = tuple(s.to(dtype) if isinstance(s, Tensor) and s.is_floating_point() else s
+                           for s in hx)
         return super().forward(input, hx)
 
     def _run_layer(

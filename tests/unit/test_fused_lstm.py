@@ -143,6 +143,22 @@ def test_runs_in_float32_under_autocast() -> None:
     assert output.dtype == torch.float32
 
 
+@pytest.mark.parametrize("elementwise", ["eager", "c"])
+def test_a_bfloat16_activation_under_autocast_is_taken_in_float32(elementwise: str) -> None:
+    """An autocast layer before it hands the LSTM bfloat16 (as torch.nn.LSTM accepts): the fused
+    layer casts it, and its state, to its parameters' dtype and runs there."""
+    _, fused = pair("cpu", elementwise=elementwise)
+    projection = nn.Linear(3, 4)
+    x = torch.randn(5, 2, 3)
+    state = (torch.zeros(1, 2, 6, dtype=torch.bfloat16),) * 2
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        activation = projection(x)
+        assert activation.dtype == torch.bfloat16
+        output, (h_n, _) = fused(activation, state)
+    assert output.dtype == h_n.dtype == torch.float32
+    assert_close(output, fused(activation.float())[0])
+
+
 def test_refuses_to_record_states_and_bad_input() -> None:
     fused = FusedLSTM(4, 6)
     with pytest.raises(RuntimeError, match="cannot record"), fused.record_hidden_states():
