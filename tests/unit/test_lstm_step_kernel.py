@@ -170,23 +170,28 @@ def backward_arrays(batch: int = 2, hidden: int = 3) -> dict:
             "grad_bias": torch.zeros(4 * hidden, dtype=torch.float64)}
 
 
-@pytest.mark.parametrize(("name", "bad", "message"), [
-    ("pre", torch.zeros(12, 2).t(), "contiguous arrays; pre is not"),
-    ("gates", torch.zeros(2, 8), r"gates of shape \(2, 12\)"),  # too small: C would overrun it
-    ("bias", torch.zeros(4), r"bias of shape \(12,\)"),
-    ("c", torch.zeros(2, 3, dtype=torch.float64), "c as a torch.float32 CPU tensor"),
-    ("h", torch.zeros(2, 3, device="meta"), "h as a torch.float32 CPU tensor; got torch.float32 "
-                                              "on meta"),
-    ("h", [[0.0] * 3] * 2, "got list"),
+@pytest.mark.parametrize(("step", "name", "bad", "message"), [
+    ("forward", "pre", torch.zeros(12, 2).t(), "contiguous arrays; pre is not"),
+    ("forward", "gates", torch.zeros(2, 8), r"gates of shape \(2, 12\)"),  # C would overrun it
+    ("forward", "bias", torch.zeros(4), r"bias of shape \(12,\)"),
+    ("forward", "c", torch.zeros(2, 3, dtype=torch.float64), "c as a torch.float32 CPU tensor"),
+    ("forward", "h", torch.zeros(2, 3, device="meta"),
+     "h as a torch.float32 CPU tensor; got torch.float32 on meta"),
+    ("forward", "h", [[0.0] * 3] * 2, "got list"),
+    ("backward", "grad_bias", torch.zeros(4, dtype=torch.float64), r"grad_bias of shape \(12,\)"),
+    ("backward", "grad_bias", torch.zeros(12), "grad_bias as a torch.float64 CPU tensor"),
+    ("backward", "grad_c_prev", torch.zeros(3, 2).t(), "contiguous arrays; grad_c_prev is not"),
+    ("backward", "tanh_c", torch.zeros(1, 3), r"tanh_c of shape \(2, 3\)"),
 ])
-def test_the_forward_step_refuses_what_c_would_misread(name: str, bad: object,
-                                                       message: str) -> None:
+def test_the_steps_refuse_what_c_would_misread(step: str, name: str, bad: object,
+                                              message: str) -> None:
     # C reads and writes exactly B x 4H and B x H numbers of one dtype: any other array would be
     # read or written out of bounds, so it is refused, by name, before C sees it.
-    arrays = forward_arrays()
+    arrays, function = ((forward_arrays(), lstm_step_forward_c) if step == "forward"
+                        else (backward_arrays(), lstm_step_backward_c))
     arrays[name] = bad
     with pytest.raises(ValueError, match=message):
-        lstm_step_forward_c(**arrays)
+        function(**arrays)
 
 
 def test_h_next_may_have_rows_apart_but_not_entries() -> None:
@@ -196,20 +201,6 @@ def test_h_next_may_have_rows_apart_but_not_entries() -> None:
         lstm_step_forward_c(**arrays, h_next=torch.zeros(3, 2).t())
     with pytest.raises(ValueError, match="h_next as a torch.float32"):
         lstm_step_forward_c(**arrays, h_next=torch.zeros(2, 3, dtype=torch.float16))
-
-
-@pytest.mark.parametrize(("name", "bad", "message"), [
-    ("grad_bias", torch.zeros(4, dtype=torch.float64), r"grad_bias of shape \(12,\)"),
-    ("grad_bias", torch.zeros(12), "grad_bias as a torch.float64 CPU tensor"),
-    ("grad_c_prev", torch.zeros(3, 2).t(), "contiguous arrays; grad_c_prev is not"),
-    ("tanh_c", torch.zeros(1, 3), r"tanh_c of shape \(2, 3\)"),
-])
-def test_the_backward_step_refuses_what_c_would_misread(name: str, bad: torch.Tensor,
-                                                        message: str) -> None:
-    arrays = backward_arrays()
-    arrays[name] = bad
-    with pytest.raises(ValueError, match=message):
-        lstm_step_backward_c(**arrays)
 
 
 def test_a_dtype_without_a_kernel_is_named() -> None:
