@@ -10,7 +10,8 @@ Two levels are timed, forward and backward:
 
 The recurrence section also times a **memory floor** (`memory_floor_pass`): torch's own
 element-wise kernels moving, once, the bytes that any implementation of the recurrence must read
-and write. The loop's time over the floor's is the most a scan could gain on that device.
+and write, into arrays allocated beforehand. The loop's time over the floor's is the most a scan
+could gain on that device.
 
 `scan_speedup_by_length` and `scan_speedup_by_width` sweep T and B·H for chapter 4's figures: a
 scan wins while the loop's fixed cost per step dominates, and loses its edge as each step widens.
@@ -41,6 +42,7 @@ __all__ = [
     "ScanSweep",
     "bench_min_gru",
     "bench_recurrence",
+    "floor_outputs",
     "memory_floor_pass",
     "scan_speedup_by_length",
     "scan_speedup_by_width",
@@ -81,14 +83,24 @@ def _recurrence(mode: str) -> Callable:
     return lambda a, b: chunked_scan(a, b, compiled=mode == "chunked_scan_compiled")
 
 
-def memory_floor_pass(a: torch.Tensor, b: torch.Tensor, grad: torch.Tensor) -> None:
+def memory_floor_pass(a: torch.Tensor, b: torch.Tensor, grad: torch.Tensor,
+                      out: tuple[torch.Tensor, torch.Tensor, torch.Tensor]) -> None:
     """Move the bytes that forward and backward of h_t = a_t ⊙ h_{t-1} + b_t must move, once,
     with no recurrence: the forward pass reads a and b and writes h; the backward pass reads a,
-    ∂L/∂h and h and writes ∂L/∂a and ∂L/∂b. Streamed by torch's element-wise kernels, with fresh
-    output arrays as a real pass has, and no autograd."""
-    h = torch.add(a, b)  # reads a, b; writes h
-    torch.addcmul(grad, a, h)  # reads ∂L/∂h, a, h; writes one gradient
-    torch.zeros_like(h)  # writes the other
+    ∂L/∂h and h and writes ∂L/∂a and ∂L/∂b. Streamed by torch's element-wise kernels, without
+    autograd, into `out` = (h, ∂L/∂a, ∂L/∂b), arrays of the same shape allocated and touched
+    beforehand (`floor_outputs`): a real pass also gets fresh memory for its results, whose
+    first touch costs more than the stream on large arrays and varies from run to run, so the
+    floor leaves it out and stays below every implementation."""
+    h, grad_a, grad_b = out
+    torch.add(a, b, out=h)  # reads a, b; writes h
+    torch.addcmul(grad, a, h, out=grad_a)  # reads ∂L/∂h, a, h; writes one gradient
+    grad_b.zero_()  # writes the other
+
+
+def floor_outputs(like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The three arrays `memory_floor_pass` writes into, shaped like `like`, already in memory."""
+    return torch.zeros_like(like), torch.zeros_like(like), torch.zeros_like(like)
 
 
 def _time_modes(section: str, runs: dict[str, Callable[[], None]], sizes: dict,
@@ -110,7 +122,8 @@ def _time_modes(section: str, runs: dict[str, Callable[[], None]], sizes: dict,
     labels = {mode: SCAN_LABELS[mode] for mode in modes}
     if "memory_floor" in runs:
         labels["memory_floor"] = MEMORY_FLOOR_LABEL
-        notes["memory_floor"] = "the same bytes moved once: about the most a scan can gain"
+        notes["memory_floor"] = ("the same bytes moved once, into arrays allocated beforehand: "
+                                 "about the most a scan can gain")
     return [BenchRow(section, label, str(device), **sizes,
                      wall_ms=timings[mode].wall_ms, cpu_ms=timings[mode].cpu_ms,
                      ratio=loop_ms / timings[mode].ms, note=notes.get(mode, ""))
@@ -155,8 +168,8 @@ def bench_recurrence(
 
             runs[mode] = run
         if floor:
-            arrays = (a.detach(), b.detach(), grad)
-            runs["memory_floor"] = lambda arrays=arrays: memory_floor_pass(*arrays)
+            arrays, out = (a.detach(), b.detach(), grad), floor_outputs(grad)
+            runs["memory_floor"] = lambda arrays=arrays, out=out: memory_floor_pass(*arrays, out)
         sizes = {"seq_len": seq_len, "batch_size": batch_size, "input_size": hidden_size,
                  "hidden_size": hidden_size}
         rows += _time_modes("recurrence", runs, sizes, device, modes, repeats, warmup, timer)

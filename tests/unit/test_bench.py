@@ -145,18 +145,24 @@ def test_memory_floor_moves_the_recurrences_arrays_and_leaves_them_alone() -> No
     generator = torch.Generator().manual_seed(0)
     a, b, grad = (torch.rand(6, 3, generator=generator) for _ in range(3))
     copies = [tensor.clone() for tensor in (a, b, grad)]
+    out = bench.floor_outputs(grad)
     allocated = []
 
     class Counting(torch.utils._python_dispatch.TorchDispatchMode):
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
             result = func(*args, **(kwargs or {}))
             allocated.append(tuple(result.shape))
+            written_to.append(result)
             return result
 
+    written_to = []
     with Counting():
-        bench.memory_floor_pass(a, b, grad)
-    # Three arrays of the recurrence's size written (h and two gradients), inputs unchanged.
+        bench.memory_floor_pass(a, b, grad, out)
+    # Three arrays of the recurrence's size written (h and two gradients) into the arrays
+    # given, none allocated; inputs unchanged.
     assert allocated == [(6, 3)] * 3
+    assert all(result is written for result, written in zip(written_to, out, strict=True))
+    assert torch.equal(out[0], a + b) and torch.allclose(out[1], grad + a * (a + b))
     assert all(torch.equal(x, y) for x, y in zip((a, b, grad), copies, strict=True))
 
 
