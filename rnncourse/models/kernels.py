@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ __all__ = [
     "WeightProduct",
     "onednn_matmul_available",
     "resolve_kernels",
+    "warn_at_caller",
 ]
 
 MATMUL_PATHS = ("auto", "onednn", "torch")
@@ -88,6 +90,26 @@ class WeightProduct:
         if bias is None:
             return torch.mm(x, self.transposed)
         return torch.addmm(bias, x, self.transposed)
+
+
+# Where the package's and torch's own frames come from (`warn_at_caller` skips them).
+_INSIDE = tuple({
+    os.path.join(os.path.dirname(path), "")
+    for module_file in (os.path.dirname(os.path.dirname(__file__)) + "/__init__.py",
+                        torch.__file__)
+    for path in (module_file, os.path.realpath(module_file))
+})
+
+
+def warn_at_caller(message: str, category: type[Warning] = RuntimeWarning) -> None:
+    """`warnings.warn(message, category)`, attributed to the nearest calling frame outside
+    rnncourse and torch (as Python 3.12's `skip_file_prefixes`): a fallback warning raised deep
+    inside a layer names the reader's line that called it, not a line of the package or of
+    `nn.Module`."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_INSIDE):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level + 1)
 
 
 def _first_line(error: BaseException) -> str:
@@ -159,8 +181,8 @@ class ElementwiseKernel:
         except Exception as error:  # no compiler here: the same function, eagerly
             result = self.function(*args)  # an error in the arguments is raised here, as usual
             self.failure = _first_line(error)
-            warnings.warn(f"torch.compile failed, running {self.function.__name__} eagerly: "
-                          f"{self.failure}", RuntimeWarning, stacklevel=2)
+            warn_at_caller(f"torch.compile failed, running {self.function.__name__} eagerly: "
+                           f"{self.failure}")
             return result
 
     def reset(self) -> None:
@@ -216,8 +238,7 @@ def resolve_kernels(
             elementwise = "eager"
             if reason not in _warned:
                 _warned.add(reason)
-                warnings.warn(f"running the element-wise work eagerly: {reason}",
-                              RuntimeWarning, stacklevel=3)
+                warn_at_caller(f"running the element-wise work eagerly: {reason}")
     failures = [kernel.failure for kernel in kernels if kernel.failure is not None]
     if elementwise == "compiled" and failures:
         notes.append(f"compiling failed: {failures[0]}")

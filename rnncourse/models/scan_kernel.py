@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import warnings
 from pathlib import Path
 
 import torch
@@ -33,6 +32,7 @@ from rnncourse.models.chunked_scan import (
     check_recurrence_arguments,
     chunked_scan,
 )
+from rnncourse.models.kernels import warn_at_caller
 
 __all__ = ["KernelScanFunction", "kernel_scan", "load_scan_kernel", "scan_kernel_path"]
 
@@ -108,7 +108,7 @@ def kernel_scan(coefficients: Tensor, values: Tensor, initial: Tensor | None = N
     if path != "C kernel":
         if path not in _warned:
             _warned.add(path)
-            warnings.warn(f"kernel_scan runs the {path}", RuntimeWarning, stacklevel=2)
+            warn_at_caller(f"kernel_scan runs the {path}")
         return chunked_scan(coefficients, values, initial)
     if initial is None:  # the kernel reads h_0 as an array
         initial = values.new_zeros(values.shape[1:])

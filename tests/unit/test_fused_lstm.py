@@ -238,8 +238,9 @@ def test_without_a_compiler_the_compiled_path_falls_back_to_eager(
     _, compiled = pair("cpu", elementwise="compiled")
     monkeypatch.setattr(torch, "compile", broken_compile)
     x = torch.randn(7, 3, 4)
-    with pytest.warns(RuntimeWarning, match="no C\\+\\+ compiler here"):
+    with pytest.warns(RuntimeWarning, match="no C\\+\\+ compiler here") as warned:
         output, _ = compiled(x)
+    assert warned[0].filename == __file__
     assert_close(output, eager(x)[0], atol=0, rtol=0)
     paths = compiled.kernels()
     assert paths.elementwise == "eager" and "compiling failed" in paths.note

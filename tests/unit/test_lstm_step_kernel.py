@@ -260,8 +260,9 @@ def test_without_a_compiler_the_eager_steps_run_with_one_warning(
     eager.load_state_dict(fused.state_dict())
     x = torch.randn(5, 2, 3)
     with pytest.warns(RuntimeWarning, match="running the element-wise work eagerly: the C "
-                                            "kernel could not be built"):
+                                            "kernel could not be built") as warned:
         output, _ = fused(x)
+    assert warned[0].filename == __file__  # the caller's line, not one inside the package
     assert_close(output, eager(x)[0], atol=0, rtol=0)
     paths = fused.kernels()
     assert paths.elementwise == "eager" and paths.note.startswith("no C kernel:")

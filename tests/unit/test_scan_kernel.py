@@ -79,8 +79,9 @@ def test_without_a_compiler_the_chunked_scan_runs_with_one_warning(
     monkeypatch.setenv("CC", str(fresh_c_kernels / "no-such-compiler"))
     a, b = draw(20, 3, seed=0).clamp(-1, 1), draw(20, 3, seed=1)
     assert scan_kernel_path(a).startswith("chunked scan (the C kernel could not be built")
-    with pytest.warns(RuntimeWarning, match="kernel_scan runs the chunked scan"):
+    with pytest.warns(RuntimeWarning, match="kernel_scan runs the chunked scan") as warned:
         h = kernel_scan(a, b)
+    assert warned[0].filename == __file__
     assert_close(h, linear_recurrence_loop(a, b))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
