@@ -260,6 +260,16 @@ def test_profile_splits_each_variant_and_says_what_each_change_saved() -> None:
         bench.profile_lstm(variants=("fastest",))
 
 
+def test_profile_runs_on_the_cpu_whatever_the_default_device(default_device_elsewhere) -> None:
+    """It measures CPU time: where a GPU is the default device it still profiles the CPU, and it
+    refuses any other device asked for by name."""
+    for device in ("cpu", None):
+        profile = bench.profile_lstm(4, 2, 3, 3, variants=("fused",), repeats=1, device=device)
+        assert profile.row("fused").total_ms > 0
+    with pytest.raises(ValueError, match="runs on the CPU"):
+        bench.profile_lstm(4, 2, 3, 3, variants=("fused",), device=default_device_elsewhere)
+
+
 def test_profile_categories() -> None:
     assert _category("aten::mm") == "matmul" and _category("mkldnn::_linear_pointwise") == "matmul"
     assert _category("aten::mkldnn_rnn_layer") == "fused"
