@@ -173,7 +173,9 @@ def test_training_stops_once_solved() -> None:
     assert all(losses[i] >= 0.99 * task.baseline_loss() for i in range(len(losses) - 1))
 
 
-def test_training_batches_are_one_seeded_stream() -> None:
+def test_training_batches_are_one_seeded_stream(default_device_elsewhere) -> None:
+    """Drawn and returned on the CPU, also where the default device is a GPU (`fit` moves
+    them), so that every device trains on the same sequences."""
     task = CopyTask(3, num_symbols=4, copy_length=2)
     first, again = training_batches(task, 5, seed=7), training_batches(task, 5, seed=7)
     batches = [first(step) for step in range(3)]

@@ -3,26 +3,12 @@
 from __future__ import annotations
 
 import pytest
-import torch
 
 
 @pytest.fixture(params=["cpu", pytest.param("cuda", marks=pytest.mark.gpu)])
 def device(request: pytest.FixtureRequest) -> str:
     """Run a test on the CPU and, when present, on CUDA."""
     return request.param
-
-
-@pytest.fixture
-def default_device_elsewhere(monkeypatch: pytest.MonkeyPatch) -> torch.device:
-    """`device=None` meaning a device other than the CPU, as on a machine with a CUDA GPU (or a
-    Mac, with MPS). torch's `meta` device stands for it (yielded): a meta tensor holds no data,
-    so code that must run on the CPU but took the default device fails loudly, by mixing
-    devices or by reading a number."""
-    from rnncourse import runtime
-
-    elsewhere = torch.device("meta")
-    monkeypatch.setattr(runtime, "default_device", lambda include_mps=None: elsewhere)
-    return elsewhere
 
 
 @pytest.fixture
