@@ -36,15 +36,6 @@ KINDS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def full_float32_on_cuda():
-    """cuDNN may use TF32 on recent GPUs; parity at 1e-5 needs true float32 products."""
-    saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
-    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
-    yield
-    torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
-
-
 def randn(*shape: int, seed: int, device: str) -> torch.Tensor:
     generator = torch.Generator().manual_seed(seed)
     return torch.randn(*shape, generator=generator).to(device)
