@@ -25,6 +25,7 @@ __all__ = [
     "TIMERS",
     "Timing",
     "device_name",
+    "float32_arithmetic",
     "gemm_product",
     "matmul_gflops",
     "resolve_timer",
@@ -74,6 +75,30 @@ def device_name(device: torch.device | str) -> str:
         pass
     threads = torch.get_num_threads()
     return f"{name} ({threads} thread{'s' if threads != 1 else ''})"
+
+
+def _uses_tf32(precision: object, allow_tf32: Callable[[], bool]) -> bool:
+    # torch ≥ 2.9 sets a precision per operator: "tf32", "ieee", or "none" (the switch decides).
+    if precision in ("tf32", "ieee"):
+        return precision == "tf32"
+    return bool(allow_tf32())
+
+
+def float32_arithmetic(device: torch.device | str) -> str:
+    """How float32 products run on `device`, for a report. On CUDA: whether cuDNN's RNNs
+    (torch.nn.LSTM) and cuBLAS (torch.mm and torch.matmul, under the course's LSTMs and scans)
+    may round their operands to TF32 (a 10-bit mantissa, on Ampere and later GPUs). torch's
+    defaults differ: TF32 for cuDNN, full float32 for cuBLAS. Empty on other devices."""
+    if torch.device(device).type != "cuda":
+        return ""
+    cudnn, cublas = torch.backends.cudnn, torch.backends.cuda.matmul
+    rnn = _uses_tf32(getattr(getattr(cudnn, "rnn", None), "fp32_precision", None),
+                     lambda: cudnn.allow_tf32)
+    products = _uses_tf32(getattr(cublas, "fp32_precision", None), lambda: cublas.allow_tf32)
+    kinds = {True: "TF32", False: "full float32"}
+    text = (f"cuDNN's LSTM (torch.nn.LSTM) in {kinds[rnn]}, cuBLAS products (the other "
+            f"variants) in {kinds[products]}")
+    return text if rnn == products else f"{text}: not the same arithmetic"
 
 
 def _synchronize(device: torch.device) -> None:

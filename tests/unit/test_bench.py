@@ -279,6 +279,28 @@ def test_profile_categories() -> None:
     assert _category("TorchDynamo Cache Lookup") == "overhead"
 
 
+def test_a_gpu_report_says_whether_its_float32_products_ran_in_tf32() -> None:
+    """Read from torch's switches, which CPU builds have too: cuDNN's TF32 (on by default) and
+    cuBLAS's (off by default) decide whether torch.nn.LSTM and the other variants compute alike."""
+    assert bench.float32_arithmetic("cpu") == ""
+    cudnn, cublas = torch.backends.cudnn, torch.backends.cuda.matmul
+    saved = cudnn.allow_tf32, cublas.allow_tf32
+    try:
+        cudnn.allow_tf32, cublas.allow_tf32 = True, False  # torch's defaults
+        assert bench.float32_arithmetic("cuda") == (
+            "cuDNN's LSTM (torch.nn.LSTM) in TF32, cuBLAS products (the other variants) in full "
+            "float32: not the same arithmetic")
+        cudnn.allow_tf32 = False
+        assert bench.float32_arithmetic("cuda") == (
+            "cuDNN's LSTM (torch.nn.LSTM) in full float32, cuBLAS products (the other variants) "
+            "in full float32")
+    finally:
+        cudnn.allow_tf32, cublas.allow_tf32 = saved
+    report = bench.BenchReport([], {"cuda": "a GPU"}, "2.x", 1, "today",
+                               float32={"cuda": "cuDNN's LSTM in TF32"})
+    assert "Float32 on cuda: cuDNN's LSTM in TF32." in bench.format_markdown(report)
+
+
 @pytest.mark.gpu
 def test_gpu_table_fused_against_cudnn_and_scans() -> None:
     """What part 5's table runs: fused against cuDNN at H = 512, and the scans, on CUDA."""
@@ -289,4 +311,5 @@ def test_gpu_table_fused_against_cudnn_and_scans() -> None:
         min_gru={"lengths": [256], "repeats": 1})
     text = bench.format_markdown(report)
     assert torch.cuda.get_device_name() in text and "cuDNN" in text
+    assert f"Float32 on cuda: {bench.float32_arithmetic('cuda')}." in text
     assert all(row.wall_ms > 0 for row in report.rows)
