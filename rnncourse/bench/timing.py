@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from rnncourse.models.kernels import WeightProduct, onednn_matmul_available
+from rnncourse.runtime import synchronize
 
 __all__ = [
     "GEMM_KERNELS",
@@ -101,16 +102,12 @@ def float32_arithmetic(device: torch.device | str) -> str:
     return text if rnn == products else f"{text}: not the same arithmetic"
 
 
-def _synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def resolve_timer(timer: str, device: torch.device | str) -> str:
-    """`timer` checked, and "wall" on CUDA whatever was asked (CPU time misses GPU work)."""
+    """`timer` checked, and "wall" on a GPU (CUDA, MPS) whatever was asked: CPU time misses the
+    work the GPU does while the CPU waits."""
     if timer not in TIMERS:
         raise ValueError(f"timer must be one of {', '.join(TIMERS)}; got {timer!r}")
-    return "wall" if torch.device(device).type == "cuda" else timer
+    return timer if torch.device(device).type == "cpu" else "wall"
 
 
 def time_interleaved(
@@ -118,7 +115,7 @@ def time_interleaved(
     repeats: int = 5, warmup: int = 1, timer: str = "wall",
 ) -> dict[str, Timing]:
     """Time every callable in `runs` `repeats` times, in turn round after round, after `warmup`
-    untimed calls each; CUDA is synchronised around every call.
+    untimed calls each; a GPU (CUDA, MPS) is synchronised around every call.
 
     Returns, per name, the fastest run by `timer` ("wall" or "cpu") and the median by the same.
     """
@@ -129,13 +126,13 @@ def time_interleaved(
     for run in runs.values():
         for _ in range(warmup):
             run()
-    _synchronize(device)
+    synchronize(device)
     measured: dict[str, list[tuple[float, float]]] = {name: [] for name in runs}
     for _ in range(repeats):
         for name, run in runs.items():
             wall, cpu = time.perf_counter(), time.process_time()
             run()
-            _synchronize(device)
+            synchronize(device)
             measured[name].append((time.perf_counter() - wall, time.process_time() - cpu))
     timings = {}
     for name, times in measured.items():
@@ -150,7 +147,7 @@ def time_call(
     run: Callable[[], object], *, device: torch.device | str = "cpu", repeats: int = 5,
     warmup: int = 1, timer: str = "wall",
 ) -> Timing:
-    """Time `run()` `repeats` times after `warmup` untimed calls; CUDA is synchronised around it.
+    """Time `run()` `repeats` times after `warmup` untimed calls; a GPU is synchronised around it.
 
     Returns the fastest run by `timer` ("wall" or "cpu"), and the median by the same timer.
     """

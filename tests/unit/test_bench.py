@@ -169,9 +169,24 @@ def test_time_interleaved_takes_turns_and_picks_the_fastest_run_by_its_timer() -
     assert timings["a"].timer == "cpu" and timings["a"].ms == timings["a"].cpu_ms
     timing = bench.time_call(lambda: None, repeats=2, warmup=0)
     assert timing.repeats == 2 and timing.ms == timing.wall_ms
-    assert bench.resolve_timer("cpu", "cuda") == "wall"
+    assert bench.resolve_timer("cpu", "cuda") == bench.resolve_timer("cpu", "mps") == "wall"
     with pytest.raises(ValueError, match="timer"):
         bench.time_call(lambda: None, timer="gpu")
+
+
+@pytest.mark.parametrize("device", ["cuda", "mps"])
+def test_timing_on_a_gpu_waits_for_its_queued_work(monkeypatch: pytest.MonkeyPatch,
+                                                   device: str) -> None:
+    """A GPU runs its kernels after the call returns: the clock is read after synchronising the
+    device, once before the timed calls and after each (the device's synchronize recorded)."""
+    from rnncourse.bench import timing
+
+    events = []
+    monkeypatch.setattr(timing, "synchronize", lambda on: events.append(("sync", str(on))))
+    result = bench.time_call(lambda: events.append("run"), device=device, repeats=2, warmup=1,
+                             timer="cpu")
+    assert events == ["run", ("sync", device), "run", ("sync", device), "run", ("sync", device)]
+    assert result.timer == "wall"
 
 
 def test_report_names_device_torch_version_date_gemm_and_settings(
