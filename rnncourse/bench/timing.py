@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from rnncourse.models.kernels import WeightProduct, onednn_matmul_available
-from rnncourse.runtime import synchronize
+from rnncourse.runtime import seeded, synchronize
 
 __all__ = [
     "GEMM_KERNELS",
@@ -160,8 +160,7 @@ def seeded_module(build: Callable[[], nn.Module], seed: int, device: torch.devic
 
     The global random state is restored afterwards, so a benchmark leaves it as it found it.
     """
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         return build().to(device)
 
 

@@ -474,6 +474,18 @@ def test_seeded_draws_depend_on_the_seed_alone():
     assert torch.equal(torch.rand(3), unseeded)
 
 
+def test_seeded_leaves_every_gpu_generator_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The seed fixes the CPU draws inside the block only: torch.manual_seed would also reseed
+    every GPU's generator for the rest of the run (the same CUDA dropout masks after every model
+    built with the same seed). The GPUs' reseeding functions are recorded, not run."""
+    reseeded = []
+    monkeypatch.setattr(torch.cuda, "manual_seed_all", lambda seed: reseeded.append("cuda"))
+    monkeypatch.setattr(torch.mps, "manual_seed", lambda seed: reseeded.append("mps"))
+    with seeded(5):
+        RecurrentModel("lstm", input_size=IN, hidden_size=H, output_size=OUT, device="cpu")
+    assert reseeded == []
+
+
 def test_recurrent_model_state_passes_through():
     model = RecurrentModel("lstm", input_size=IN, hidden_size=H, output_size=OUT, num_layers=2,
                            device="cpu", seed=0)  # fmt: skip

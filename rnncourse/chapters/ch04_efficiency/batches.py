@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from rnncourse.chapters.ch04_efficiency.clock import Clock
 from rnncourse.data.synthetic import adding_baseline_mse, adding_problem
 from rnncourse.models.recurrent_model import RecurrentModel
-from rnncourse.runtime import resolve_device, seeded_generator
+from rnncourse.runtime import resolve_device, seeded, seeded_generator
 from rnncourse.training.batching import (
     bucket_batches,
     last_valid,
@@ -193,8 +193,7 @@ def run_variable_lengths(
     clock = Clock(timer, device)
     lengths = log_uniform_lengths(num_sequences, min_length, max_length, seed=seed)
     sequences, targets = variable_length_adding(lengths.tolist(), seed=seed)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         rnn = nn.LSTM(2, hidden_size, batch_first=True).to(device)
         head = nn.Linear(hidden_size, 1).to(device)
     longest = int(lengths.max())
