@@ -191,7 +191,7 @@ def test_training_batches_are_one_seeded_stream(default_device_elsewhere) -> Non
 def test_held_out_score_of_copy_and_adding() -> None:
     copy = CopyTask(3, num_symbols=4, copy_length=2)
     model = build_task_model("gru", copy, 6, device="cpu", seed=0)
-    inputs, targets = copy.sample(32, seed=1)
+    inputs, targets = copy.sample(32, seed=1, device="cpu")
     score = score_held_out(model, copy, inputs, targets)
     with torch.no_grad():
         assert score.loss == pytest.approx(copy.loss(model(inputs), targets).item())
@@ -199,7 +199,7 @@ def test_held_out_score_of_copy_and_adding() -> None:
     assert score.accuracy == pytest.approx(sum(score.position_accuracy) / 2, abs=1e-6)
     adding = AddingTask(5)
     model = build_task_model("rnn_tanh", adding, 6, device="cpu", seed=0)
-    score = score_held_out(model, adding, *adding.sample(16, seed=1))
+    score = score_held_out(model, adding, *adding.sample(16, seed=1, device="cpu"))
     assert score.accuracy is None and score.position_accuracy is None
     assert not model.training, "scored in eval mode"
 
