@@ -8,8 +8,10 @@ autocast asks `low_precision_support` first.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -71,6 +73,24 @@ def seeded_generator(seed: int | None, device: torch.device) -> torch.Generator:
     else:
         generator.manual_seed(int(seed))
     return generator
+
+
+@contextlib.contextmanager
+def seeded(seed: int | None) -> Iterator[None]:
+    """Inside the block, random draws on the CPU depend on `seed` alone; None leaves the global
+    generators as they are.
+
+    A seed runs the block on a forked CPU generator, so that it neither reads nor advances the
+    global one, and no GPU's generator is touched (`torch.manual_seed` would reseed them all).
+    Modules built inside draw their weights on the CPU (then move them): the same seed gives the
+    same model on every device.
+    """
+    if seed is None:
+        yield
+        return
+    with torch.random.fork_rng(devices=[]):
+        torch.random.default_generator.manual_seed(int(seed))
+        yield
 
 
 def manual_seed(seed: int) -> None:
@@ -160,8 +180,7 @@ def low_precision_support(
     process CPU time with one thread). Takes well under a second, emulation included."""
     device = resolve_device(device)
     dtype = dtype or default_low_precision_dtype(device)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
+    with seeded(0):
         lstm = torch.nn.LSTM(8, 8).to(device)
         inputs = torch.randn(3, 2, 8).to(device)
     try:

@@ -1,5 +1,5 @@
-"""What every test shares: the venv's tools on PATH, a headless plot backend, the gpu marker, and
-the `one_torch_thread` fixture.
+"""What every test shares: the venv's tools on PATH, a headless plot backend, the gpu marker, the
+`one_torch_thread` fixture, and `default_device_elsewhere`.
 
 The tests mirror the layout of the course:
 
@@ -18,8 +18,12 @@ import os
 import platform
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    import torch
 
 # nbgrader calls `alembic` by name: the interpreter's bin folder goes first on PATH.
 os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
@@ -57,3 +61,18 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def default_device_elsewhere(monkeypatch: pytest.MonkeyPatch) -> torch.device:
+    """`device=None` meaning a device other than the CPU, as on a machine with a CUDA GPU (or a
+    Mac, with MPS). torch's `meta` device stands for it (returned): a meta tensor holds no data,
+    so code that must run on the CPU but took the default device fails loudly, by mixing
+    devices or by reading a number."""
+    import torch
+
+    from rnncourse import runtime
+
+    elsewhere = torch.device("meta")
+    monkeypatch.setattr(runtime, "default_device", lambda include_mps=None: elsewhere)
+    return elsewhere

@@ -28,7 +28,7 @@ from rnncourse.models.cells import lstm_step_projected
 from rnncourse.models.fused_lstm import FusedLSTM
 from rnncourse.models.kernels import align_compiler_with_cpu_kernels, onednn_matmul_available
 from rnncourse.models.sequence import LSTM
-from rnncourse.runtime import resolve_device
+from rnncourse.runtime import resolve_device, synchronize
 
 __all__ = ["LSTM_LABELS", "LSTM_SIZES", "LSTM_VARIANTS", "bench_lstm", "gemm_product_flops",
            "gemm_products", "gemm_rates", "lstm_flops", "time_with_gemm_reference"]
@@ -204,6 +204,7 @@ def bench_lstm(
                     warnings.simplefilter("ignore")
                     start = time.perf_counter()
                     step()
+                    synchronize(device)
                 notes[variant] = f"compile + first call {time.perf_counter() - start:.1f} s"
             steps[variant] = step
         except Exception as error:  # a variant that cannot run here is reported, not fatal

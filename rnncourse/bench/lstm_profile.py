@@ -238,12 +238,13 @@ def profile_lstm(
     variants: Sequence[str] = PROFILE_VARIANTS,
     repeats: int = 5,
     threads: int | None = 1,
-    device: torch.device | str | None = None,
+    device: torch.device | str | None = "cpu",
     seed: int = 0,
 ) -> LSTMProfile:
     """Forward + backward of one LSTM layer in each variant, its CPU time split into matrix
-    products, element-wise work and framework overhead (see the module docstring). CPU only:
-    on a GPU the work runs asynchronously, where `torch.profiler` measures kernels instead.
+    products, element-wise work and framework overhead (see the module docstring). CPU only
+    (`device` "cpu" or None, the CPU here too even where a GPU is the default device): on a GPU
+    the work runs asynchronously, where `torch.profiler` measures kernels instead.
     `threads`: torch's CPU threads while profiling (restored afterwards; None leaves them): with
     one, CPU time is the time of the work, not the sum over threads waiting for each other."""
     previous_threads = torch.get_num_threads()
@@ -259,7 +260,7 @@ def profile_lstm(
 def _profile(seq_len: int, batch_size: int, input_size: int, hidden_size: int,
              variants: Sequence[str], repeats: int, device: torch.device | str | None,
              seed: int) -> LSTMProfile:
-    device = resolve_device(device)
+    device = torch.device("cpu") if device is None else resolve_device(device)
     if device.type != "cpu":
         raise ValueError(f"profile_lstm measures CPU time and runs on the CPU; got device={device}")
     unknown = [variant for variant in variants if variant not in PROFILE_VARIANTS]

@@ -37,7 +37,8 @@ class BenchRow:
 @dataclass
 class BenchReport:
     """Rows and where they were measured. `gemm`: per device, the GEMM rates (GFLOP/s) by kernel
-    ("torch", "onednn") at the LSTM's input-projection shape, the reference of `gemm_percent`."""
+    ("torch", "onednn") at the LSTM's input-projection shape, the reference of `gemm_percent`.
+    `float32`: per GPU, whether its float32 products ran in TF32 (`float32_arithmetic`)."""
 
     rows: list[BenchRow]
     devices: dict[str, str]
@@ -48,6 +49,7 @@ class BenchReport:
     python: str = field(default_factory=platform.python_version)
     gemm: dict[str, dict[str, float]] = field(default_factory=dict)
     environment: dict[str, str] = field(default_factory=dict)
+    float32: dict[str, str] = field(default_factory=dict)  # per GPU, `float32_arithmetic`
 
     def to_dicts(self) -> list[dict]:
         return [asdict(row) for row in self.rows]
@@ -75,6 +77,8 @@ def _provenance(report: BenchReport) -> list[str]:
         "variants timed in turn round after round (wall-clock and CPU milliseconds of that run); "
         "ratios by the same time on CPUs, by wall-clock time on GPUs."
     )
+    for device, arithmetic in report.float32.items():
+        lines.append(f"Float32 on {device}: {arithmetic}.")
     for device, rates in report.gemm.items():
         named = ", ".join(f"{_GEMM_NAMES.get(kernel, kernel)} {rate:.0f} GFLOP/s"
                           for kernel, rate in rates.items())

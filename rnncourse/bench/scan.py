@@ -32,7 +32,7 @@ from rnncourse.models.chunked_scan import chunked_scan
 from rnncourse.models.minimal import MinGRU
 from rnncourse.models.scan_kernel import kernel_scan, scan_kernel_path
 from rnncourse.models.scans import blocked_scan, linear_recurrence_loop, log_space_scan
-from rnncourse.runtime import resolve_device
+from rnncourse.runtime import resolve_device, synchronize
 
 __all__ = [
     "EAGER_SCAN_MODES",
@@ -113,6 +113,7 @@ def _time_modes(section: str, runs: dict[str, Callable[[], None]], sizes: dict,
         if mode.endswith("_compiled"):  # the first call compiles
             start = time.perf_counter()
             run()
+            synchronize(device)
             notes[mode] = f"compile + first call {time.perf_counter() - start:.1f} s"
     if "kernel_scan" in runs and (path := scan_kernel_path(torch.empty(0, device=device))) != (
             "C kernel"):

@@ -11,7 +11,7 @@ import torch
 from rnncourse.bench.lstm import LSTM_VARIANTS, bench_lstm
 from rnncourse.bench.report import BenchReport, BenchRow
 from rnncourse.bench.scan import bench_min_gru, bench_recurrence
-from rnncourse.bench.timing import device_name
+from rnncourse.bench.timing import device_name, float32_arithmetic
 from rnncourse.runtime import resolve_device
 
 __all__ = ["ENVIRONMENT_VARIABLES", "run_benchmarks"]
@@ -44,10 +44,12 @@ def run_benchmarks(
     if devices is None:
         devices = ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
     rows: list[BenchRow] = []
-    names, gemm = {}, {}
+    names, gemm, float32 = {}, {}, {}
     for device in devices:
         resolved = resolve_device(device)
         names[str(resolved)] = device_name(resolved)
+        if arithmetic := float32_arithmetic(resolved):
+            float32[str(resolved)] = arithmetic
         lstm_arguments, min_gru_arguments = dict(lstm or {}), dict(min_gru or {})
         recurrence_arguments = dict(recurrence or {})
         if lstm_arguments.get("variants", LSTM_VARIANTS):  # an empty list skips the section
@@ -64,4 +66,4 @@ def run_benchmarks(
     date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     environment = {name: os.environ[name] for name in ENVIRONMENT_VARIABLES if name in os.environ}
     return BenchReport(rows, names, torch.__version__, torch.get_num_threads(), date, timer,
-                       gemm=gemm, environment=environment)
+                       gemm=gemm, environment=environment, float32=float32)

@@ -19,12 +19,14 @@ import torch
 from torch import nn
 
 from rnncourse.models.kernels import WeightProduct, onednn_matmul_available
+from rnncourse.runtime import seeded, synchronize
 
 __all__ = [
     "GEMM_KERNELS",
     "TIMERS",
     "Timing",
     "device_name",
+    "float32_arithmetic",
     "gemm_product",
     "matmul_gflops",
     "resolve_timer",
@@ -76,16 +78,36 @@ def device_name(device: torch.device | str) -> str:
     return f"{name} ({threads} thread{'s' if threads != 1 else ''})"
 
 
-def _synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+def _uses_tf32(precision: object, allow_tf32: Callable[[], bool]) -> bool:
+    # torch ≥ 2.9 sets a precision per operator: "tf32", "ieee", or "none" (the switch decides).
+    if precision in ("tf32", "ieee"):
+        return precision == "tf32"
+    return bool(allow_tf32())
+
+
+def float32_arithmetic(device: torch.device | str) -> str:
+    """How float32 products run on `device`, for a report. On CUDA: whether cuDNN's RNNs
+    (torch.nn.LSTM) and cuBLAS (torch.mm and torch.matmul, under the course's LSTMs and scans)
+    may round their operands to TF32 (a 10-bit mantissa, on Ampere and later GPUs). torch's
+    defaults differ: TF32 for cuDNN, full float32 for cuBLAS. Empty on other devices."""
+    if torch.device(device).type != "cuda":
+        return ""
+    cudnn, cublas = torch.backends.cudnn, torch.backends.cuda.matmul
+    rnn = _uses_tf32(getattr(getattr(cudnn, "rnn", None), "fp32_precision", None),
+                     lambda: cudnn.allow_tf32)
+    products = _uses_tf32(getattr(cublas, "fp32_precision", None), lambda: cublas.allow_tf32)
+    kinds = {True: "TF32", False: "full float32"}
+    text = (f"cuDNN's LSTM (torch.nn.LSTM) in {kinds[rnn]}, cuBLAS products (the other "
+            f"variants) in {kinds[products]}")
+    return text if rnn == products else f"{text}: not the same arithmetic"
 
 
 def resolve_timer(timer: str, device: torch.device | str) -> str:
-    """`timer` checked, and "wall" on CUDA whatever was asked (CPU time misses GPU work)."""
+    """`timer` checked, and "wall" on a GPU (CUDA, MPS) whatever was asked: CPU time misses the
+    work the GPU does while the CPU waits."""
     if timer not in TIMERS:
         raise ValueError(f"timer must be one of {', '.join(TIMERS)}; got {timer!r}")
-    return "wall" if torch.device(device).type == "cuda" else timer
+    return timer if torch.device(device).type == "cpu" else "wall"
 
 
 def time_interleaved(
@@ -93,7 +115,7 @@ def time_interleaved(
     repeats: int = 5, warmup: int = 1, timer: str = "wall",
 ) -> dict[str, Timing]:
     """Time every callable in `runs` `repeats` times, in turn round after round, after `warmup`
-    untimed calls each; CUDA is synchronised around every call.
+    untimed calls each; a GPU (CUDA, MPS) is synchronised around every call.
 
     Returns, per name, the fastest run by `timer` ("wall" or "cpu") and the median by the same.
     """
@@ -104,13 +126,13 @@ def time_interleaved(
     for run in runs.values():
         for _ in range(warmup):
             run()
-    _synchronize(device)
+    synchronize(device)
     measured: dict[str, list[tuple[float, float]]] = {name: [] for name in runs}
     for _ in range(repeats):
         for name, run in runs.items():
             wall, cpu = time.perf_counter(), time.process_time()
             run()
-            _synchronize(device)
+            synchronize(device)
             measured[name].append((time.perf_counter() - wall, time.process_time() - cpu))
     timings = {}
     for name, times in measured.items():
@@ -125,7 +147,7 @@ def time_call(
     run: Callable[[], object], *, device: torch.device | str = "cpu", repeats: int = 5,
     warmup: int = 1, timer: str = "wall",
 ) -> Timing:
-    """Time `run()` `repeats` times after `warmup` untimed calls; CUDA is synchronised around it.
+    """Time `run()` `repeats` times after `warmup` untimed calls; a GPU is synchronised around it.
 
     Returns the fastest run by `timer` ("wall" or "cpu"), and the median by the same timer.
     """
@@ -138,8 +160,7 @@ def seeded_module(build: Callable[[], nn.Module], seed: int, device: torch.devic
 
     The global random state is restored afterwards, so a benchmark leaves it as it found it.
     """
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         return build().to(device)
 
 

@@ -217,6 +217,11 @@ def check_recurrence_arguments(coefficients: Tensor, values: Tensor,
     if len(dtypes) > 1:
         raise ValueError(f"coefficients, values and initial must have one dtype, got "
                          f"{', '.join(sorted(str(dtype) for dtype in dtypes))}")
+    devices = {str(tensor.device) for tensor in (coefficients, values, initial)
+               if tensor is not None}
+    if len(devices) > 1:
+        raise ValueError(f"coefficients, values and initial must be on one device, got "
+                         f"{', '.join(sorted(devices))}")
 
 
 def as_channels(coefficients: Tensor, values: Tensor,

@@ -49,6 +49,7 @@ from rnncourse.models.kernels import (
     MATMUL_PATHS,
     KernelPaths,
     WeightProduct,
+    onednn_matmul_available,
     resolve_kernels,
 )
 from rnncourse.models.lstm_cell_steps import (
@@ -87,6 +88,7 @@ class FusedLSTMFunction(torch.autograd.Function):
                 paths=None):
         check_layer_arguments(input, h_0, c_0, weight_ih, weight_hh, bias_ih, bias_hh)
         paths = paths or resolve_kernels(input)
+        _check_paths_fit(paths, input)
         steps, batch, input_size = input.shape
         hidden_size = weight_hh.shape[1]
         step_forward, _ = elementwise_steps(paths.elementwise, input.dtype)
@@ -205,6 +207,18 @@ def check_layer_arguments(input: Tensor, h_0: Tensor, c_0: Tensor, weight_ih: Te
     for name, tensor in zip(state_names, (h_0, c_0), strict=True):
         check_tensor_like(name, tensor, weight_hh)
         check_shape(name, tensor, expected, "(batch, hidden_size)")
+
+
+def _check_paths_fit(paths: KernelPaths, input: Tensor) -> None:
+    """Paths resolved for other tensors (CPU ones, handed CUDA tensors) are refused: the C step
+    would read a GPU's memory as its own, and oneDNN has no GPU product."""
+    reason = lstm_step_kernel_unavailable(input) if paths.elementwise == "c" else None
+    if reason is None and paths.matmul == "onednn" and not onednn_matmul_available(input):
+        reason = "oneDNN's product is not available for these tensors"
+    if reason is not None:
+        raise ValueError(f"paths {paths.matmul!r} / {paths.elementwise!r} do not fit input "
+                         f"({input.dtype} on {input.device}): {reason}; resolve them for these "
+                         "tensors with fused_lstm_kernels")
 
 
 def fused_lstm_kernels(

@@ -26,29 +26,13 @@ from rnncourse.checks import (
 )
 from rnncourse.models.recording import RecordedStates
 from rnncourse.models.sequence import GRU, LSTM, RNN
-from rnncourse.runtime import resolve_device
+from rnncourse.runtime import resolve_device, seeded
 
 __all__ = ["BACKENDS", "CELLS", "READOUTS", "RecurrentModel", "build_recurrent_core", "seeded"]
 
 CELLS = ("rnn_tanh", "rnn_relu", "lstm", "gru")
 READOUTS = ("last", "all")
 BACKENDS = ("rnncourse", "torch")
-
-
-@contextlib.contextmanager
-def seeded(seed: int | None) -> Iterator[None]:
-    """Inside the block, random draws depend on `seed` alone; None leaves the global RNG as is.
-
-    A seed runs the block on a forked CPU generator, so that it neither reads nor advances the
-    global one. Modules built inside draw their weights on the CPU (then move them): the same
-    seed gives the same model on every device.
-    """
-    if seed is None:
-        yield
-        return
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        yield
 
 
 def build_recurrent_core(

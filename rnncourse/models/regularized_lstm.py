@@ -185,9 +185,9 @@ def regularized_char_language_model(
     if unknown:
         raise TypeError(f"unknown regulariser(s) {unknown}; choose from {REGULARIZER_RATES}")
     model = CharLanguageModel(vocab_size, "lstm", embedding_dim, hidden_size, num_layers,
-                              backend="rnncourse", seed=seed)
+                              backend="rnncourse", device=device, seed=seed)
     with seeded(seed):
         core = RegularizedLSTM(embedding_dim, hidden_size, num_layers, batch_first=True, **rates)
     core.load_state_dict(model.rnn.state_dict(), strict=False)  # the plain model's weights
-    model.rnn = core
-    return model.to(device if device is not None else model.device)
+    model.rnn = core.to(model.device)
+    return model

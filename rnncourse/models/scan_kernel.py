@@ -65,11 +65,13 @@ def scan_kernel_path(reference: Tensor) -> str:
 class KernelScanFunction(torch.autograd.Function):
     """h_t = a_t ⊙ h_{t-1} + b_t by `scan_forward`, with the backward `scan_backward`.
 
-    forward(a (T, D), b (T, D), initial (D,)), all contiguous on the CPU, -> h (T, D)
+    forward(a (T, D), b (T, D), initial (D,)), all contiguous on the CPU, -> h (T, D); anything
+    else is refused before C sees it (C reads exactly these arrays, from host memory).
     """
 
     @staticmethod
     def forward(ctx, a, b, initial):  # noqa: D102
+        _check_kernel_arguments(a, b, initial)
         kernel = load_scan_kernel(a.dtype)
         steps, width = a.shape
         h = torch.empty_like(b)
@@ -90,6 +92,21 @@ class KernelScanFunction(torch.autograd.Function):
             address(a), address(grad_h), address(h), address(initial), address(grad_a),
             address(grad_b), address(grad_initial), steps, width)
         return grad_a, grad_b, grad_initial
+
+
+def _check_kernel_arguments(a: Tensor, b: Tensor, initial: Tensor) -> None:
+    path = scan_kernel_path(a)
+    if path != "C kernel":
+        raise ValueError(f"KernelScanFunction cannot run here: kernel_scan would run the {path}")
+    if a.dim() != 2 or b.shape != a.shape or initial.shape != a.shape[1:]:
+        raise ValueError(f"KernelScanFunction needs a and b of shape (T, D) and initial (D,); got "
+                         f"{tuple(a.shape)}, {tuple(b.shape)} and {tuple(initial.shape)}")
+    for name, tensor in (("b", b), ("initial", initial)):
+        if tensor.device.type != "cpu" or tensor.dtype != a.dtype:
+            raise ValueError(f"KernelScanFunction needs {name} as a {a.dtype} CPU tensor, like "
+                             f"a; got {tensor.dtype} on {tensor.device}")
+    if not (a.is_contiguous() and b.is_contiguous() and initial.is_contiguous()):
+        raise ValueError("KernelScanFunction needs contiguous a, b and initial")
 
 
 _warned: set[str] = set()

@@ -58,7 +58,8 @@ def _check_lengths(lengths: Tensor | Sequence[int], max_length: int | None = Non
         raise ValueError(
             f"a length {int(lengths.max())} exceeds the padded length {max_length} of the batch"
         )
-    return lengths.to(torch.int64)
+    # On the CPU also when they came with their batch from a GPU: packing needs them there.
+    return lengths.to("cpu", torch.int64)
 
 
 def pad_batch(sequences: Sequence[Tensor], padding_value: float = 0.0) -> tuple[Tensor, Tensor]:

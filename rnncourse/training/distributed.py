@@ -101,8 +101,11 @@ def _build_model(config: DataParallelConfig, device: torch.device) -> RecurrentM
 
 
 def _global_batch(config: DataParallelConfig, step: int) -> tuple[torch.Tensor, torch.Tensor]:
-    # Every rank draws the same global batch and keeps its own share of it.
-    return adding_problem(config.global_batch_size, config.seq_len, seed=config.seed * 1000 + step)
+    # Every rank draws the same global batch and keeps its own share of it. On the CPU, not the
+    # default device: the gloo processes and the single process compute there, and a forked
+    # process cannot start CUDA.
+    return adding_problem(config.global_batch_size, config.seq_len,
+                          seed=config.seed * 1000 + step, device="cpu")
 
 
 def train_data_parallel(

@@ -50,10 +50,11 @@ def training_batches(
     """A batch source for `rnncourse.training.fit`: a fresh batch of `batch_size` sequences at
     every step, from one generator seeded with `seed`. The batches are drawn on the CPU (`fit`
     moves them), so every device trains on the same sequences."""
-    generator = seeded_generator(seed, torch.device("cpu"))
+    cpu = torch.device("cpu")
+    generator = seeded_generator(seed, cpu)
 
     def next_batch(step: int) -> tuple[torch.Tensor, torch.Tensor]:
-        return task.sample(batch_size, generator=generator)
+        return task.sample(batch_size, generator=generator, device=cpu)
 
     return next_batch
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from torch.testing import assert_close
 
-from rnncourse.chapters.ch04_efficiency.batches import run_batch_size_sweep, run_variable_lengths
+from rnncourse.chapters.ch04_efficiency.batches import (
+    run_batch_size_sweep,
+    run_variable_lengths,
+    variable_length_adding,
+)
 from rnncourse.chapters.ch04_efficiency.speed import (
     run_fused_lstm_checks,
 )
@@ -31,6 +35,14 @@ def test_variable_length_experiment_masking_equals_packing() -> None:
     assert padding["pad per batch, random batches"] <= padding[
         "pad to the longest in the data set, random batches"]
     assert all(seconds > 0 for seconds in result.seconds_per_epoch.values())
+
+
+def test_variable_length_data_set_is_on_the_cpu(default_device_elsewhere) -> None:
+    """A data set on the CPU whatever the default device: the recompilation experiment trains
+    on the CPU, and each experiment moves its own batches."""
+    sequences, targets = variable_length_adding([3, 7], seed=1)
+    assert [tuple(sequence.shape) for sequence in sequences] == [(3, 2), (7, 2)]
+    assert {sequence.device.type for sequence in sequences} == {targets.device.type} == {"cpu"}
 
 
 def test_truncated_bptt_experiment_shapes() -> None:

@@ -222,7 +222,7 @@ def test_population_statistics_are_those_of_the_whole_training_set():
     from rnncourse.models import normalized_lstm_model
 
     model = normalized_lstm_model("batch", input_size=2, hidden_size=3, output_size=2,
-                                  max_steps=4, seed=0)
+                                  max_steps=4, seed=0, device="cpu")
     inputs = torch.randn(50, 4, 2, generator=torch.Generator().manual_seed(0)) + 2.0
     set_population_statistics_(model, inputs)
     norm = model.rnn.cell.norm_ih

@@ -173,7 +173,9 @@ def test_training_stops_once_solved() -> None:
     assert all(losses[i] >= 0.99 * task.baseline_loss() for i in range(len(losses) - 1))
 
 
-def test_training_batches_are_one_seeded_stream() -> None:
+def test_training_batches_are_one_seeded_stream(default_device_elsewhere) -> None:
+    """Drawn and returned on the CPU, also where the default device is a GPU (`fit` moves
+    them), so that every device trains on the same sequences."""
     task = CopyTask(3, num_symbols=4, copy_length=2)
     first, again = training_batches(task, 5, seed=7), training_batches(task, 5, seed=7)
     batches = [first(step) for step in range(3)]
@@ -189,7 +191,7 @@ def test_training_batches_are_one_seeded_stream() -> None:
 def test_held_out_score_of_copy_and_adding() -> None:
     copy = CopyTask(3, num_symbols=4, copy_length=2)
     model = build_task_model("gru", copy, 6, device="cpu", seed=0)
-    inputs, targets = copy.sample(32, seed=1)
+    inputs, targets = copy.sample(32, seed=1, device="cpu")
     score = score_held_out(model, copy, inputs, targets)
     with torch.no_grad():
         assert score.loss == pytest.approx(copy.loss(model(inputs), targets).item())
@@ -197,7 +199,7 @@ def test_held_out_score_of_copy_and_adding() -> None:
     assert score.accuracy == pytest.approx(sum(score.position_accuracy) / 2, abs=1e-6)
     adding = AddingTask(5)
     model = build_task_model("rnn_tanh", adding, 6, device="cpu", seed=0)
-    score = score_held_out(model, adding, *adding.sample(16, seed=1))
+    score = score_held_out(model, adding, *adding.sample(16, seed=1, device="cpu"))
     assert score.accuracy is None and score.position_accuracy is None
     assert not model.training, "scored in eval mode"
 

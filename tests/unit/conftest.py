@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 
 @pytest.fixture(params=["cpu", pytest.param("cuda", marks=pytest.mark.gpu)])
-def device(request: pytest.FixtureRequest) -> str:
-    """Run a test on the CPU and, when present, on CUDA."""
-    return request.param
+def device(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Run a test on the CPU and, when present, on CUDA, there in true float32: cuDNN's RNNs
+    use TF32 by default on recent GPUs (products rounded to about 1e-3), and the tests compare
+    with float32 references at 1e-5. Both TF32 switches are restored afterwards."""
+    if request.param != "cuda":
+        yield request.param
+        return
+    import torch
+
+    saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield request.param
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
 
 
 @pytest.fixture

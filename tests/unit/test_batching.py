@@ -67,6 +67,19 @@ def test_packing_gives_the_state_after_each_sequence_own_last_step() -> None:
         assert_close(outputs[row, :length], alone[0])
 
 
+def test_lengths_may_live_on_the_batch_device(device: str) -> None:
+    """Lengths moved with their batch (onto a GPU) work as CPU ones do: the mask comes on the
+    CPU as always, and packing gets the CPU lengths that torch requires."""
+    torch.manual_seed(0)
+    rnn = nn.LSTM(2, 5, batch_first=True).to(device)
+    padded, lengths = pad_batch(sequences([3, 1, 2]))
+    padded, on_device = padded.to(device), lengths.to(device)
+    assert length_mask(on_device).tolist() == length_mask(lengths).tolist()
+    outputs, (h_n, _) = packed_run(rnn, padded, on_device)
+    assert_close(h_n[-1], last_valid(outputs, on_device))
+    assert_close(masked_mean(outputs, on_device), masked_mean(outputs, lengths))
+
+
 def test_random_and_bucketed_batches_cover_every_index_once() -> None:
     lengths = torch.randint(1, 200, (103,), generator=torch.Generator().manual_seed(0))
     for batches in (random_batches(103, 10, seed=1), bucket_batches(lengths, 10, seed=1)):

@@ -175,9 +175,24 @@ def test_time_interleaved_takes_turns_and_picks_the_fastest_run_by_its_timer() -
     assert timings["a"].timer == "cpu" and timings["a"].ms == timings["a"].cpu_ms
     timing = bench.time_call(lambda: None, repeats=2, warmup=0)
     assert timing.repeats == 2 and timing.ms == timing.wall_ms
-    assert bench.resolve_timer("cpu", "cuda") == "wall"
+    assert bench.resolve_timer("cpu", "cuda") == bench.resolve_timer("cpu", "mps") == "wall"
     with pytest.raises(ValueError, match="timer"):
         bench.time_call(lambda: None, timer="gpu")
+
+
+@pytest.mark.parametrize("device", ["cuda", "mps"])
+def test_timing_on_a_gpu_waits_for_its_queued_work(monkeypatch: pytest.MonkeyPatch,
+                                                   device: str) -> None:
+    """A GPU runs its kernels after the call returns: the clock is read after synchronising the
+    device, once before the timed calls and after each (the device's synchronize recorded)."""
+    from rnncourse.bench import timing
+
+    events = []
+    monkeypatch.setattr(timing, "synchronize", lambda on: events.append(("sync", str(on))))
+    result = bench.time_call(lambda: events.append("run"), device=device, repeats=2, warmup=1,
+                             timer="cpu")
+    assert events == ["run", ("sync", device), "run", ("sync", device), "run", ("sync", device)]
+    assert result.timer == "wall"
 
 
 def test_report_names_device_torch_version_date_gemm_and_settings(
@@ -266,6 +281,16 @@ def test_profile_splits_each_variant_and_says_what_each_change_saved() -> None:
         bench.profile_lstm(variants=("fastest",))
 
 
+def test_profile_runs_on_the_cpu_whatever_the_default_device(default_device_elsewhere) -> None:
+    """It measures CPU time: where a GPU is the default device it still profiles the CPU, and it
+    refuses any other device asked for by name."""
+    for device in ("cpu", None):
+        profile = bench.profile_lstm(4, 2, 3, 3, variants=("fused",), repeats=1, device=device)
+        assert profile.row("fused").total_ms > 0
+    with pytest.raises(ValueError, match="runs on the CPU"):
+        bench.profile_lstm(4, 2, 3, 3, variants=("fused",), device=default_device_elsewhere)
+
+
 def test_profile_categories() -> None:
     assert _category("aten::mm") == "matmul" and _category("mkldnn::_linear_pointwise") == "matmul"
     assert _category("aten::mkldnn_rnn_layer") == "fused"
@@ -273,6 +298,28 @@ def test_profile_categories() -> None:
     assert _category("FusedLSTMFunctionBackward") == "overhead"
     assert _category("rnncourse: compiled element-wise kernel") == "elementwise"
     assert _category("TorchDynamo Cache Lookup") == "overhead"
+
+
+def test_a_gpu_report_says_whether_its_float32_products_ran_in_tf32() -> None:
+    """Read from torch's switches, which CPU builds have too: cuDNN's TF32 (on by default) and
+    cuBLAS's (off by default) decide whether torch.nn.LSTM and the other variants compute alike."""
+    assert bench.float32_arithmetic("cpu") == ""
+    cudnn, cublas = torch.backends.cudnn, torch.backends.cuda.matmul
+    saved = cudnn.allow_tf32, cublas.allow_tf32
+    try:
+        cudnn.allow_tf32, cublas.allow_tf32 = True, False  # torch's defaults
+        assert bench.float32_arithmetic("cuda") == (
+            "cuDNN's LSTM (torch.nn.LSTM) in TF32, cuBLAS products (the other variants) in full "
+            "float32: not the same arithmetic")
+        cudnn.allow_tf32 = False
+        assert bench.float32_arithmetic("cuda") == (
+            "cuDNN's LSTM (torch.nn.LSTM) in full float32, cuBLAS products (the other variants) "
+            "in full float32")
+    finally:
+        cudnn.allow_tf32, cublas.allow_tf32 = saved
+    report = bench.BenchReport([], {"cuda": "a GPU"}, "2.x", 1, "today",
+                               float32={"cuda": "cuDNN's LSTM in TF32"})
+    assert "Float32 on cuda: cuDNN's LSTM in TF32." in bench.format_markdown(report)
 
 
 @pytest.mark.gpu
@@ -285,4 +332,5 @@ def test_gpu_table_fused_against_cudnn_and_scans() -> None:
         min_gru={"lengths": [256], "repeats": 1})
     text = bench.format_markdown(report)
     assert torch.cuda.get_device_name() in text and "cuDNN" in text
+    assert f"Float32 on cuda: {bench.float32_arithmetic('cuda')}." in text
     assert all(row.wall_ms > 0 for row in report.rows)

@@ -62,3 +62,16 @@ def test_bad_world_size_and_launch_outside_torchrun(monkeypatch: pytest.MonkeyPa
     monkeypatch.delenv("RANK", raising=False)
     with pytest.raises(SystemExit):
         main(["--steps", "1"])
+
+
+def test_the_data_stay_on_the_cpu_whatever_the_default_device(default_device_elsewhere) -> None:
+    """On a machine with a GPU, `device=None` means the GPU; the CPU processes (and the one
+    process they are checked against) must still draw their batches on the CPU. A forked child
+    that touched CUDA would fail there, and a CPU model cannot read GPU batches."""
+    config = DataParallelConfig(steps=1, global_batch_size=4, seq_len=6, hidden_size=3)
+    single = run_single_process(config)
+    parallel = run_data_parallel(config, world_size=2,
+                                 start_method="fork" if sys.platform == "linux" else "spawn")
+    for name, weight in single.state_dict.items():
+        assert weight.device.type == "cpu"
+        torch.testing.assert_close(parallel.state_dict[name], weight, atol=1e-6, rtol=1e-5)

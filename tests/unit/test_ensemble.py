@@ -15,6 +15,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def members(count: int, cell: str = "lstm", **kwargs) -> list[RecurrentModel]:
+    kwargs = {"device": "cpu", **kwargs}  # the data are on the CPU, whatever the default device
     return [RecurrentModel(cell, input_size=2, hidden_size=6, output_size=1, seed=seed, **kwargs)
             for seed in range(count)]
 
@@ -107,7 +108,8 @@ def test_random_operations_differ_between_members() -> None:
 
 
 def test_members_must_share_shapes() -> None:
-    small = RecurrentModel("lstm", input_size=2, hidden_size=4, output_size=1, seed=0)
+    small = RecurrentModel("lstm", input_size=2, hidden_size=4, output_size=1, seed=0,
+                           device="cpu")
     with pytest.raises(ValueError, match="same parameter names and shapes"):
         Ensemble([small, members(1)[0]])
     with pytest.raises(TypeError, match="non-empty sequence"):

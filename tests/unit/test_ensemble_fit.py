@@ -18,7 +18,8 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def model(seed: int) -> RecurrentModel:
-    return RecurrentModel("rnn_tanh", input_size=2, hidden_size=5, output_size=1, seed=seed)
+    return RecurrentModel("rnn_tanh", input_size=2, hidden_size=5, output_size=1, seed=seed,
+                          device="cpu")  # where the batches are, whatever the default device
 
 
 def batch(step: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -49,7 +50,7 @@ def test_each_member_trains_as_it_would_alone_with_sgd():
         alone = model(k)
         optimizer = torch.optim.SGD(alone.parameters(), lr=lr, weight_decay=decay)
         history = fit(alone, batch, F.mse_loss, steps=steps, optimizer=optimizer,
-                      clip_norm=clip_norm, clip_value=clip_value, progress=False)
+                      clip_norm=clip_norm, clip_value=clip_value, device="cpu", progress=False)
         assert run.histories[k].loss == pytest.approx(history.loss, rel=1e-4)
         assert run.histories[k].grad_norm == pytest.approx(history.grad_norm, rel=1e-4)
         for (name, expected), actual in zip(alone.state_dict().items(),
@@ -75,7 +76,7 @@ def test_rmsprop_with_one_learning_rate_and_evaluation():
                        clip_norm=1.0, evaluate=evaluate, eval_every=2)
     alone = model(1)
     history = fit(alone, batch, F.mse_loss, steps=5, optimizer="rmsprop", lr=1e-2, clip_norm=1.0,
-                  progress=False)
+                  device="cpu", progress=False)
     assert run.histories[1].loss == pytest.approx(history.loss, rel=1e-4)
     assert run.histories[0].eval_step == [1, 3, 4] and run.histories[1].eval_loss[0] == 2.0
     assert calls == [False, False, False]  # evaluated in eval mode

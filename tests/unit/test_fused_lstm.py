@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-
-# The models' parity tests' fixture (autouse): true float32 products on CUDA, no TF32.
-from test_models import full_float32_on_cuda  # noqa: F401 (an autouse fixture)
 from torch import nn
 from torch.testing import assert_close
 

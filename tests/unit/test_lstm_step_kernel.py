@@ -294,6 +294,22 @@ def test_on_a_gpu_the_eager_steps_run(monkeypatch: pytest.MonkeyPatch) -> None:
     assert fused.kernels().elementwise == "eager"
 
 
+def test_paths_resolved_for_cpu_tensors_are_refused_for_others() -> None:
+    """Paths chosen for CPU tensors, then handed tensors on another device (meta stands for
+    CUDA): refused before anything runs, since C would read the GPU's addresses as its own."""
+    generator = torch.Generator().manual_seed(0)
+    x, h0, c0 = (torch.randn(*shape, generator=generator) for shape in ((3, 2, 4), (2, 5),
+                                                                         (2, 5)))
+    weights = (torch.randn(20, 4), torch.randn(20, 5), None, None)
+    elsewhere = [tensor if tensor is None else tensor.to("meta") for tensor in (x, h0, c0,
+                                                                               *weights)]
+    for matmul, elementwise, reason in (("torch", "c", "runs on CPUs, not meta"),
+                                        ("onednn", "eager", "oneDNN's product is not")):
+        paths = kernels.KernelPaths(matmul, elementwise)
+        with pytest.raises(ValueError, match=f"do not fit input .*{reason}"):
+            FusedLSTMFunction.apply(*elsewhere, paths)
+
+
 def test_the_autograd_function_checks_its_arguments_before_c_runs_unchecked() -> None:
     """FusedLSTMFunction hands C its own buffers without per-step checks, so it checks what it
     is given first: a weight with 2H rows instead of 4H is refused, not read out of bounds."""

@@ -36,15 +36,6 @@ KINDS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def full_float32_on_cuda():
-    """cuDNN may use TF32 on recent GPUs; parity at 1e-5 needs true float32 products."""
-    saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
-    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
-    yield
-    torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
-
-
 def randn(*shape: int, seed: int, device: str) -> torch.Tensor:
     generator = torch.Generator().manual_seed(seed)
     return torch.randn(*shape, generator=generator).to(device)
@@ -481,6 +472,18 @@ def test_seeded_draws_depend_on_the_seed_alone():
         unseeded = torch.rand(3)
     torch.manual_seed(1)
     assert torch.equal(torch.rand(3), unseeded)
+
+
+def test_seeded_leaves_every_gpu_generator_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The seed fixes the CPU draws inside the block only: torch.manual_seed would also reseed
+    every GPU's generator for the rest of the run (the same CUDA dropout masks after every model
+    built with the same seed). The GPUs' reseeding functions are recorded, not run."""
+    reseeded = []
+    monkeypatch.setattr(torch.cuda, "manual_seed_all", lambda seed: reseeded.append("cuda"))
+    monkeypatch.setattr(torch.mps, "manual_seed", lambda seed: reseeded.append("mps"))
+    with seeded(5):
+        RecurrentModel("lstm", input_size=IN, hidden_size=H, output_size=OUT, device="cpu")
+    assert reseeded == []
 
 
 def test_recurrent_model_state_passes_through():

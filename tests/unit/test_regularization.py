@@ -191,8 +191,8 @@ def test_recurrent_dropout_uses_one_mask_per_sequence(monkeypatch: pytest.Monkey
 
 
 def test_char_language_model_starts_from_the_plain_weights():
-    plain = CharLanguageModel(11, "lstm", 5, 6, seed=3, backend="rnncourse")
-    regularized = regularized_char_language_model(11, 5, 6, seed=3, weight_drop=0.5,
+    plain = CharLanguageModel(11, "lstm", 5, 6, seed=3, backend="rnncourse", device="cpu")
+    regularized = regularized_char_language_model(11, 5, 6, seed=3, device="cpu", weight_drop=0.5,
                                                    zoneout_cell=0.2)
     for name, value in plain.state_dict().items():
         assert torch.equal(regularized.state_dict()[name], value), name
@@ -204,7 +204,7 @@ def test_char_language_model_starts_from_the_plain_weights():
 
 def test_an_ensemble_runs_each_member_with_its_own_rates():
     rates = [{}, {"weight_drop": 0.5}, {"zoneout_cell": 0.5, "dropout": 0.2}]
-    members = [regularized_char_language_model(9, 4, 5, seed=s, **r)
+    members = [regularized_char_language_model(9, 4, 5, seed=s, device="cpu", **r)
                for s, r in enumerate(rates)]
     ensemble = Ensemble(members)
     ids = torch.randint(0, 9, (3, 2, 6))

@@ -11,7 +11,12 @@ from torch.testing import assert_close
 
 from rnncourse.models import c_library
 from rnncourse.models.minimal import MinGRU, linear_recurrence_loop
-from rnncourse.models.scan_kernel import kernel_scan, load_scan_kernel, scan_kernel_path
+from rnncourse.models.scan_kernel import (
+    KernelScanFunction,
+    kernel_scan,
+    load_scan_kernel,
+    scan_kernel_path,
+)
 
 
 def draw(*shape: int, seed: int, dtype: torch.dtype = torch.float64) -> torch.Tensor:
@@ -71,6 +76,17 @@ def test_kernel_scan_refuses_what_does_not_fit() -> None:
         kernel_scan(torch.ones(3, 2), torch.ones(3, 2), torch.ones(3))
     with pytest.raises(ValueError, match="one dtype.*float32.*float64"):
         kernel_scan(torch.ones(3, 2), torch.ones(3, 2, dtype=torch.float64))
+    # A GPU's tensors (meta stands for them) never reach C, which reads host memory.
+    with pytest.raises(ValueError, match="one device, got cpu, meta"):
+        kernel_scan(torch.ones(3, 2, device="meta"), torch.ones(3, 2))
+    a, b, h0 = draw(3, 2, seed=0), draw(3, 2, seed=1), draw(2, seed=2)
+    for arguments, refusal in (((a.to("meta"), b, h0), "runs on CPUs, not meta"),
+                               ((a, b.to("meta"), h0), "b as a torch.float64 CPU tensor"),
+                               ((a, b, h0.float()), "initial as a torch.float64 CPU tensor"),
+                               ((a, b[:, :1], h0), "shape"),
+                               ((a, b.t().contiguous().t(), h0), "contiguous")):
+        with pytest.raises(ValueError, match=refusal):
+            KernelScanFunction.apply(*arguments)
 
 
 def test_without_a_compiler_the_chunked_scan_runs_with_one_warning(

@@ -85,7 +85,8 @@ def test_shapes_and_greedy_decoding_agrees_with_teacher_forcing(attention: bool,
 
 
 def test_without_attention_the_output_depends_on_the_source_only_through_its_end_state() -> None:
-    model = EncoderDecoder(4, 4, embedding_dim=5, hidden_size=6, attention=False, seed=2).eval()
+    model = EncoderDecoder(4, 4, embedding_dim=5, hidden_size=6, attention=False, seed=2,
+                           device="cpu").eval()  # where the states below are
     source = torch.tensor([[0, 1, 2, 3]])
     annotations, final = model.encode(source)
     torch.testing.assert_close(annotations[:, -1], final[0][0])  # h_S is the last annotation

@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from rnncourse.chapters.ch04_efficiency.clock import Clock
 from rnncourse.data.synthetic import adding_baseline_mse, adding_problem
 from rnncourse.models.recurrent_model import RecurrentModel
-from rnncourse.runtime import resolve_device, seeded_generator
+from rnncourse.runtime import resolve_device, seeded, seeded_generator
 from rnncourse.training.batching import (
     bucket_batches,
     last_valid,
@@ -85,8 +85,8 @@ def run_batch_size_sweep(
         every = max(1, steps // evaluations)
         seen, seconds, losses, training_seconds = [], [], [], 0.0
         for step in range(steps):
-            inputs, targets = adding_problem(batch_size, seq_len, generator=generator)
-            inputs, targets = inputs.to(device), targets.to(device)
+            inputs, targets = adding_problem(batch_size, seq_len, generator=generator,
+                                             device=device)
             start = clock()
             loss = F.mse_loss(model(inputs), targets)
             optimizer.zero_grad(set_to_none=True)
@@ -115,11 +115,12 @@ def variable_length_adding(
     lengths: Sequence[int], *, seed: int = 0
 ) -> tuple[list[Tensor], Tensor]:
     """One adding-problem sequence per length (markers inside its own length): a list of (L, 2)
-    tensors and the targets (N, 1)."""
-    generator = seeded_generator(seed, torch.device("cpu"))
+    tensors and the targets (N, 1), on the CPU (a data set; its batches are moved)."""
+    cpu = torch.device("cpu")
+    generator = seeded_generator(seed, cpu)
     sequences, targets = [], []
     for length in lengths:
-        inputs, target = adding_problem(1, int(length), generator=generator)
+        inputs, target = adding_problem(1, int(length), generator=generator, device=cpu)
         sequences.append(inputs[0])
         targets.append(target[0])
     return sequences, torch.stack(targets)
@@ -192,8 +193,7 @@ def run_variable_lengths(
     clock = Clock(timer, device)
     lengths = log_uniform_lengths(num_sequences, min_length, max_length, seed=seed)
     sequences, targets = variable_length_adding(lengths.tolist(), seed=seed)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         rnn = nn.LSTM(2, hidden_size, batch_first=True).to(device)
         head = nn.Linear(hidden_size, 1).to(device)
     longest = int(lengths.max())

@@ -22,6 +22,7 @@ from torch import Tensor, nn
 from rnncourse.chapters.ch04_efficiency.batches import log_uniform_lengths, variable_length_adding
 from rnncourse.chapters.ch04_efficiency.clock import Clock
 from rnncourse.models.minimal import MinGRU
+from rnncourse.runtime import seeded
 from rnncourse.training.batching import last_valid, pad_batch, padding_fraction, random_batches
 from rnncourse.training.static_shapes import (
     length_boundaries,
@@ -169,8 +170,7 @@ def run_recompilation_count(
     }
     result = RecompilationResult(list(runs), {}, {}, {}, {}, {}, {}, boundaries, clock.timer)
     for name, (batches, tensors, padding, checked) in runs.items():
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        with seeded(seed):
             model = LastStateMinGRU(2, hidden_size, checked=checked)
         compilations, seconds = _compiled_epoch(
             model, tensors, [targets[indices] for indices in batches], lr, clock)

@@ -121,9 +121,10 @@ def run_mixed_precision(
         scaler = torch.amp.GradScaler(device.type, enabled=low and dtype == torch.float16)
         generator = seeded_generator(seed + 1, torch.device("cpu"))
         for _ in range(train_steps):
-            batch_inputs, batch_targets = adding_problem(32, train_seq_len, generator=generator)
+            batch_inputs, batch_targets = adding_problem(32, train_seq_len, generator=generator,
+                                                         device=device)
             with torch.autocast(device.type, dtype=dtype, enabled=low):
-                loss = F.mse_loss(model(batch_inputs.to(device)).float(), batch_targets.to(device))
+                loss = F.mse_loss(model(batch_inputs).float(), batch_targets)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()  # float16 only: the loss is scaled so that small
             scaler.step(optimizer)  # gradients do not flush to zero, and unscaled before the step

@@ -22,6 +22,7 @@ from rnncourse.bench import (
     scan_speedup_by_width,
 )
 from rnncourse.models.fused_lstm import FusedLSTMFunction, fused_lstm
+from rnncourse.runtime import seeded
 
 __all__ = [
     "run_fused_lstm_checks",
@@ -48,8 +49,7 @@ def run_fused_lstm_checks(seed: int = 0) -> dict[str, float | bool]:
                  draw(4 * hidden))
     passed = torch.autograd.gradcheck(FusedLSTMFunction.apply, arguments, eps=1e-6, atol=1e-6)
 
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         reference = nn.LSTM(8, 16)
     sequence = torch.randn(50, 4, 8, generator=generator, requires_grad=True)
     weights = [p.detach().clone().requires_grad_() for p in reference.parameters()]
