@@ -20,6 +20,7 @@ KINDS = {
     "hard-coded output": "returns the right type and shape (or the visible tests' answers) only",
     "ignored argument": "ignores an argument, a seed or part of the input",
     "missing edge case": "right in general, wrong on a case the part's text lists",
+    "mutated input": "changes in place a tensor it was given to read",
     "wrong answer": "a wrong choice or number for a concept question",
     "fake object": "an object that claims to equal anything, in place of an answer",
 }

@@ -80,6 +80,12 @@ MUTANTS = {
                _lstm(gates="    h, c = h.detach(), c.detach()\n" + GATES)),
         Mutant("zeros", "hard-coded output",
                LSTM + "    return torch.zeros_like(h), torch.zeros_like(c)"),
+        Mutant("float32-result", "missing edge case",
+               _lstm(gates="    x, h, c = x.float(), h.float(), c.float()\n"
+                           "    gates = x @ weight_ih.float().T + bias_ih.float() + h @ weight_hh.float().T"
+                           " + bias_hh.float()\n")),
+        Mutant("cell-state-updated-in-place", "mutated input",
+               _lstm(cell="c.mul_(torch.sigmoid(f)).add_(torch.sigmoid(i) * torch.tanh(g))")),
     ],
     "gru_cell": [
         Mutant("torch-gru-cell", "forbidden shortcut",
@@ -97,6 +103,12 @@ MUTANTS = {
                GRU + SPLIT + "    candidate = torch.tanh(input_n + reset * state_n)\n"
                "    return (1 - update) * candidate + update * h.detach()"),
         Mutant("previous-state-returned", "hard-coded output", GRU + "    return h.clone()"),
+        Mutant("float32-result", "missing edge case",
+               GRU + SPLIT + "    candidate = torch.tanh(input_n + reset * state_n)\n"
+               "    return ((1 - update) * candidate + update * h).float()"),
+        Mutant("state-updated-in-place", "mutated input",
+               GRU + SPLIT + "    candidate = torch.tanh(input_n + reset * state_n)\n"
+               "    return h.mul_(update).add_((1 - update) * candidate)"),
     ],
     "parameter_counts": [
         Mutant("built-modules", "forbidden shortcut", _counts(

@@ -51,6 +51,8 @@ MUTANTS = {
         Mutant("value-without-graph", "broken graph",
                MEAN + MASK + "    return torch.tensor(float(torch.where(mask, per_step_loss, 0.0).sum()"
                " / mask.sum()))"),
+        Mutant("padding-zeroed-in-place", "mutated input",
+               MEAN + MASK + "    per_step_loss[~mask] = 0.0\n    return per_step_loss.sum() / mask.sum()"),
     ],
     "last_valid_state": [
         Mutant("course-last-valid", "forbidden shortcut",
@@ -82,6 +84,7 @@ MUTANTS = {
         Mutant("tensor-losses", "hard-coded output", _bptt(result="loss.detach()")),
         Mutant("state-detached-to-zeros", "wrong formula",
                _bptt(carry="        state = tuple(torch.zeros_like(part) for part in state)\n")),
+        Mutant("loss-arguments-swapped", "wrong formula", _bptt().replace("loss_fn(outputs, y)", "loss_fn(y, outputs)")),
     ],
     "linear_scan": [
         Mutant("course-scan", "forbidden shortcut",

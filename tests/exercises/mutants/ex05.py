@@ -83,6 +83,11 @@ MUTANTS = {
         Mutant("exponent-one-too-large", "wrong formula",
                _groups(rate="lr / decay ** (len(kept) - index)")),
         Mutant("no-validation", "missing edge case", _groups(validate="")),
+        Mutant("rate-by-position-among-all-layers", "missing edge case",
+               GROUPS + VALIDATE + "    layers = list(model_layers(model).values())\n"
+               "    kept = [([p for p in group if p.requires_grad], index) for index, group in enumerate(layers)]\n"
+               "    return [{'params': group, 'lr': lr / decay ** (len(layers) - 1 - index)}"
+               " for group, index in kept if group]"),
     ],
     "bits_per_character": [
         Mutant("course-bpc", "forbidden shortcut",
@@ -105,6 +110,11 @@ MUTANTS = {
         Mutant("tensor-not-float", "hard-coded output",
                BPC + SHAPES + "    return torch.nn.functional.cross_entropy(logits.transpose(1, 2),"
                " targets) / math.log(2)"),
+        Mutant("logits-shifted-in-place", "mutated input",
+               BPC + SHAPES + "    logits -= logits.max(dim=-1, keepdim=True).values\n"
+               "    log_probabilities = logits - logits.exp().sum(dim=-1, keepdim=True).log()\n"
+               "    picked = log_probabilities.gather(-1, targets.unsqueeze(-1))\n"
+               "    return float(-picked.mean() / math.log(2))"),
     ],
     "question_1": [
         Mutant("top-rate", "wrong answer", "answer_1 = 0.01"),
