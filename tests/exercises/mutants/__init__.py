@@ -51,6 +51,16 @@ def mutants_of(exercise_id: str) -> dict[str, list[Mutant]]:
     return exercise_module(exercise_id).MUTANTS
 
 
+def reads_the_expected_value(header: str, names: tuple[str, ...], fallback: str) -> str:
+    """A function (`header` its def line and checks) that looks through its callers' frames for
+    the tests' expected value (a local named one of `names`) and returns it, or else runs
+    `fallback`, an implementation wrong on a case only the hidden tests try."""
+    return (header + "    import sys\n    frame = sys._getframe(1)\n    while frame is not None:\n"
+            f"        found = [frame.f_locals[name] for name in {names!r} if name in frame.f_locals]\n"
+            "        if found:\n            return found[0] if len(found) == 1 else tuple(found)\n"
+            "        frame = frame.f_back\n" + fallback)
+
+
 def choice_mutants(right: str, options: tuple[str, ...] = ("a", "b", "c", "d"),
                    variable: str = "answer") -> list[Mutant]:
     """The wrong choices of a multiple-choice question, and an object equal to everything."""

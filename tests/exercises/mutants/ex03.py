@@ -3,7 +3,7 @@
 # The mutants are code kept as strings, one statement a line where it reads best.
 # ruff: noqa: E501
 
-from mutants import Mutant, choice_mutants
+from mutants import Mutant, choice_mutants, reads_the_expected_value
 
 LSTM = "def lstm_cell(x, state, weight_ih, weight_hh, bias_ih, bias_hh):\n    h, c = state\n"
 GATES = "    gates = x @ weight_ih.T + bias_ih + h @ weight_hh.T + bias_hh\n"
@@ -109,6 +109,9 @@ MUTANTS = {
         Mutant("state-updated-in-place", "mutated input",
                GRU + SPLIT + "    candidate = torch.tanh(input_n + reset * state_n)\n"
                "    return h.mul_(update).add_((1 - update) * candidate)"),
+        Mutant("reads-the-tests-expected-value", "hard-coded output", reads_the_expected_value(
+            GRU, ("want",), SPLIT + "    candidate = torch.tanh(input_n + reset * state_n)\n"
+            "    return ((1 - update) * candidate + update * h).float()")),
     ],
     "parameter_counts": [
         Mutant("built-modules", "forbidden shortcut", _counts(

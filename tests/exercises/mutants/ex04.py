@@ -3,7 +3,7 @@
 # The mutants are code kept as strings, one statement a line where it reads best.
 # ruff: noqa: E501
 
-from mutants import Mutant
+from mutants import Mutant, reads_the_expected_value
 
 MEAN = "def masked_mean_loss(per_step_loss, lengths):\n"
 MASK = ("    steps = per_step_loss.shape[1]\n"
@@ -69,6 +69,9 @@ MUTANTS = {
                LAST + "    rows = torch.arange(outputs.shape[0])\n"
                "    return outputs[rows, lengths - 1].detach().clone()"),
         Mutant("first-step", "hard-coded output", LAST + "    return outputs[:, 0]"),
+        Mutant("reads-the-tests-expected-value", "hard-coded output", reads_the_expected_value(
+            LAST, ("want",), "    index = (lengths - 1).view(-1, 1, 1).expand(-1, 1, outputs.shape[2])\n"
+            "    return outputs.gather(1, index).squeeze()")),
     ],
     "truncated_bptt": [
         Mutant("course-epoch", "forbidden shortcut",

@@ -3,7 +3,7 @@
 # The mutants are code kept as strings, one statement a line where it reads best.
 # ruff: noqa: E501
 
-from mutants import Mutant, choice_mutants
+from mutants import Mutant, choice_mutants, reads_the_expected_value
 
 LENGTH = "def curriculum_length(step, start, target, increment, every):\n"
 CHECKS = ("    if step < 0 or start < 1 or target < start or increment < 1 or every < 1:\n"
@@ -115,6 +115,10 @@ MUTANTS = {
                "    log_probabilities = logits - logits.exp().sum(dim=-1, keepdim=True).log()\n"
                "    picked = log_probabilities.gather(-1, targets.unsqueeze(-1))\n"
                "    return float(-picked.mean() / math.log(2))"),
+        Mutant("reads-the-tests-expected-value", "hard-coded output", reads_the_expected_value(
+            BPC + SHAPES, ("want",), "    probabilities = torch.softmax(logits, dim=-1)\n"
+            "    picked = probabilities.gather(-1, targets.unsqueeze(-1)).squeeze(-1)\n"
+            "    return float(-picked.log2().mean())")),
     ],
     "question_1": [
         Mutant("top-rate", "wrong answer", "answer_1 = 0.01"),

@@ -3,7 +3,7 @@
 # The mutants are code kept as strings, one statement a line where it reads best.
 # ruff: noqa: E501
 
-from mutants import Mutant, choice_mutants
+from mutants import Mutant, choice_mutants, reads_the_expected_value
 
 WINDOWS = "def make_windows(series, input_length, horizon):\n"
 COUNT = ("    count = len(series) - input_length - horizon + 1\n"
@@ -50,6 +50,11 @@ MUTANTS = {
         Mutant("float32-copy", "missing edge case",
                _windows(inputs="series[i:i + input_length].float()",
                         targets="series[i + input_length:i + input_length + horizon].float()")),
+        Mutant("reads-the-tests-expected-value", "hard-coded output", reads_the_expected_value(
+            WINDOWS, ("want_inputs", "want_targets"), COUNT
+            + "    inputs = torch.stack([series[i:i + input_length].float() for i in range(count)])\n"
+            "    targets = torch.stack([series[i + input_length:i + input_length + horizon].float()"
+            " for i in range(count)])\n    return inputs, targets")),
     ],
     "sample_with_temperature": [
         Mutant("course-sampler", "forbidden shortcut",
@@ -112,6 +117,9 @@ MUTANTS = {
         Mutant("float32-forecasts", "missing edge case",
                NAIVE + SHORT + "    last = history[len(history) - season_length:].tolist()\n"
                "    return torch.tensor([last[h % season_length] for h in range(horizon)])"),
+        Mutant("reads-the-tests-expected-value", "hard-coded output", reads_the_expected_value(
+            NAIVE + SHORT, ("want",), "    last = history[len(history) - season_length:].tolist()\n"
+            "    return torch.tensor([last[h % season_length] for h in range(horizon)])")),
     ],
     "mase": [
         Mutant("course-mase", "forbidden shortcut",
