@@ -171,6 +171,8 @@ MUTANTS = {
             model_line="    from rnncourse.training import gradient_norm\n"
                        "    gradient_norm(model.parameters())\n")),
         Mutant("untrained", "hard-coded output", _train(steps="0")),
+        Mutant("batches-from-the-global-generator", "ignored argument", _train().replace(
+            "adding_problem(64, seq_len, generator=generator)", "adding_problem(64, seq_len)")),
         Mutant("answer-when-the-length-is-20", "hard-coded output",
                "class Answer(AddingModel):\n    def forward(self, inputs):\n"
                "        if inputs.shape[1] == ADDING_LENGTH:\n"
