@@ -119,6 +119,9 @@ MUTANTS = {
             BPC + SHAPES, ("want",), "    probabilities = torch.softmax(logits, dim=-1)\n"
             "    picked = probabilities.gather(-1, targets.unsqueeze(-1)).squeeze(-1)\n"
             "    return float(-picked.log2().mean())")),
+        Mutant("flattened-with-view", "missing edge case",
+               BPC + SHAPES + "    flat = torch.log_softmax(logits.view(-1, logits.shape[-1]).double(), dim=-1)\n"
+               "    return float(-flat.gather(-1, targets.view(-1, 1)).mean() / math.log(2))"),
     ],
     "question_1": [
         Mutant("top-rate", "wrong answer", "answer_1 = 0.01"),

@@ -55,6 +55,9 @@ MUTANTS = {
             + "    inputs = torch.stack([series[i:i + input_length].float() for i in range(count)])\n"
             "    targets = torch.stack([series[i + input_length:i + input_length + horizon].float()"
             " for i in range(count)])\n    return inputs, targets")),
+        Mutant("strides-assumed-contiguous", "missing edge case",
+               WINDOWS + COUNT + "    windows = torch.as_strided(series, (count, input_length + horizon), (1, 1))\n"
+               "    return windows[:, :input_length].clone(), windows[:, input_length:].clone()"),
     ],
     "sample_with_temperature": [
         Mutant("course-sampler", "forbidden shortcut",
