@@ -88,6 +88,12 @@ MUTANTS = {
         Mutant("state-detached-to-zeros", "wrong formula",
                _bptt(carry="        state = tuple(torch.zeros_like(part) for part in state)\n")),
         Mutant("loss-arguments-swapped", "wrong formula", _bptt().replace("loss_fn(outputs, y)", "loss_fn(y, outputs)")),
+        Mutant("runs-the-tests-reference", "hard-coded output", BPTT + (
+            "    import sys\n    frame = sys._getframe(1)\n    while frame is not None:\n"
+            "        if 'reference_bptt' in frame.f_locals:\n"
+            "            return frame.f_locals['reference_bptt'](model, inputs, targets, chunk_length,"
+            " optimizer, loss_fn)\n        frame = frame.f_back\n")
+            + _bptt().replace("loss_fn(outputs, y)", "loss_fn(y, outputs)").split("\n", 1)[1]),
     ],
     "linear_scan": [
         Mutant("course-scan", "forbidden shortcut",
