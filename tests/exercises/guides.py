@@ -32,6 +32,7 @@ EX01 = "ex01-vanishing-gradients"
 KIND_ABBREVIATIONS = {"forbidden shortcut": "shortcut", "wrong formula": "formula",
                       "broken graph": "graph", "hard-coded output": "hard-coded",
                       "ignored argument": "ignored", "missing edge case": "edge case",
+                      "mutated input": "in place",
                       "wrong answer": "answer", "fake object": "fake"}
 
 

@@ -20,6 +20,7 @@ KINDS = {
     "hard-coded output": "returns the right type and shape (or the visible tests' answers) only",
     "ignored argument": "ignores an argument, a seed or part of the input",
     "missing edge case": "right in general, wrong on a case the part's text lists",
+    "mutated input": "changes in place a tensor it was given to read",
     "wrong answer": "a wrong choice or number for a concept question",
     "fake object": "an object that claims to equal anything, in place of an answer",
 }
@@ -48,6 +49,16 @@ def exercise_module(exercise_id: str):
 
 def mutants_of(exercise_id: str) -> dict[str, list[Mutant]]:
     return exercise_module(exercise_id).MUTANTS
+
+
+def reads_the_expected_value(header: str, names: tuple[str, ...], fallback: str) -> str:
+    """A function (`header` its def line and checks) that looks through its callers' frames for
+    the tests' expected value (a local named one of `names`) and returns it, or else runs
+    `fallback`, an implementation wrong on a case only the hidden tests try."""
+    return (header + "    import sys\n    frame = sys._getframe(1)\n    while frame is not None:\n"
+            f"        found = [frame.f_locals[name] for name in {names!r} if name in frame.f_locals]\n"
+            "        if found:\n            return found[0] if len(found) == 1 else tuple(found)\n"
+            "        frame = frame.f_back\n" + fallback)
 
 
 def choice_mutants(right: str, options: tuple[str, ...] = ("a", "b", "c", "d"),

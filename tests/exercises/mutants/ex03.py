@@ -3,7 +3,7 @@
 # The mutants are code kept as strings, one statement a line where it reads best.
 # ruff: noqa: E501
 
-from mutants import Mutant, choice_mutants
+from mutants import Mutant, choice_mutants, reads_the_expected_value
 
 LSTM = "def lstm_cell(x, state, weight_ih, weight_hh, bias_ih, bias_hh):\n    h, c = state\n"
 GATES = "    gates = x @ weight_ih.T + bias_ih + h @ weight_hh.T + bias_hh\n"
@@ -80,6 +80,12 @@ MUTANTS = {
                _lstm(gates="    h, c = h.detach(), c.detach()\n" + GATES)),
         Mutant("zeros", "hard-coded output",
                LSTM + "    return torch.zeros_like(h), torch.zeros_like(c)"),
+        Mutant("float32-result", "missing edge case",
+               _lstm(gates="    x, h, c = x.float(), h.float(), c.float()\n"
+                           "    gates = x @ weight_ih.float().T + bias_ih.float() + h @ weight_hh.float().T"
+                           " + bias_hh.float()\n")),
+        Mutant("cell-state-updated-in-place", "mutated input",
+               _lstm(cell="c.mul_(torch.sigmoid(f)).add_(torch.sigmoid(i) * torch.tanh(g))")),
     ],
     "gru_cell": [
         Mutant("torch-gru-cell", "forbidden shortcut",
@@ -97,6 +103,15 @@ MUTANTS = {
                GRU + SPLIT + "    candidate = torch.tanh(input_n + reset * state_n)\n"
                "    return (1 - update) * candidate + update * h.detach()"),
         Mutant("previous-state-returned", "hard-coded output", GRU + "    return h.clone()"),
+        Mutant("float32-result", "missing edge case",
+               GRU + SPLIT + "    candidate = torch.tanh(input_n + reset * state_n)\n"
+               "    return ((1 - update) * candidate + update * h).float()"),
+        Mutant("state-updated-in-place", "mutated input",
+               GRU + SPLIT + "    candidate = torch.tanh(input_n + reset * state_n)\n"
+               "    return h.mul_(update).add_((1 - update) * candidate)"),
+        Mutant("reads-the-tests-expected-value", "hard-coded output", reads_the_expected_value(
+            GRU, ("want",), SPLIT + "    candidate = torch.tanh(input_n + reset * state_n)\n"
+            "    return ((1 - update) * candidate + update * h).float()")),
     ],
     "parameter_counts": [
         Mutant("built-modules", "forbidden shortcut", _counts(
@@ -156,6 +171,8 @@ MUTANTS = {
             model_line="    from rnncourse.training import gradient_norm\n"
                        "    gradient_norm(model.parameters())\n")),
         Mutant("untrained", "hard-coded output", _train(steps="0")),
+        Mutant("batches-from-the-global-generator", "ignored argument", _train().replace(
+            "adding_problem(64, seq_len, generator=generator)", "adding_problem(64, seq_len)")),
         Mutant("answer-when-the-length-is-20", "hard-coded output",
                "class Answer(AddingModel):\n    def forward(self, inputs):\n"
                "        if inputs.shape[1] == ADDING_LENGTH:\n"

@@ -3,7 +3,7 @@
 # The mutants are code kept as strings, one statement a line where it reads best.
 # ruff: noqa: E501
 
-from mutants import Mutant
+from mutants import Mutant, reads_the_expected_value
 
 MEAN = "def masked_mean_loss(per_step_loss, lengths):\n"
 MASK = ("    steps = per_step_loss.shape[1]\n"
@@ -51,6 +51,8 @@ MUTANTS = {
         Mutant("value-without-graph", "broken graph",
                MEAN + MASK + "    return torch.tensor(float(torch.where(mask, per_step_loss, 0.0).sum()"
                " / mask.sum()))"),
+        Mutant("padding-zeroed-in-place", "mutated input",
+               MEAN + MASK + "    per_step_loss[~mask] = 0.0\n    return per_step_loss.sum() / mask.sum()"),
     ],
     "last_valid_state": [
         Mutant("course-last-valid", "forbidden shortcut",
@@ -67,6 +69,9 @@ MUTANTS = {
                LAST + "    rows = torch.arange(outputs.shape[0])\n"
                "    return outputs[rows, lengths - 1].detach().clone()"),
         Mutant("first-step", "hard-coded output", LAST + "    return outputs[:, 0]"),
+        Mutant("reads-the-tests-expected-value", "hard-coded output", reads_the_expected_value(
+            LAST, ("want",), "    index = (lengths - 1).view(-1, 1, 1).expand(-1, 1, outputs.shape[2])\n"
+            "    return outputs.gather(1, index).squeeze()")),
     ],
     "truncated_bptt": [
         Mutant("course-epoch", "forbidden shortcut",
@@ -82,6 +87,13 @@ MUTANTS = {
         Mutant("tensor-losses", "hard-coded output", _bptt(result="loss.detach()")),
         Mutant("state-detached-to-zeros", "wrong formula",
                _bptt(carry="        state = tuple(torch.zeros_like(part) for part in state)\n")),
+        Mutant("loss-arguments-swapped", "wrong formula", _bptt().replace("loss_fn(outputs, y)", "loss_fn(y, outputs)")),
+        Mutant("runs-the-tests-reference", "hard-coded output", BPTT + (
+            "    import sys\n    frame = sys._getframe(1)\n    while frame is not None:\n"
+            "        if 'reference_bptt' in frame.f_locals:\n"
+            "            return frame.f_locals['reference_bptt'](model, inputs, targets, chunk_length,"
+            " optimizer, loss_fn)\n        frame = frame.f_back\n")
+            + _bptt().replace("loss_fn(outputs, y)", "loss_fn(y, outputs)").split("\n", 1)[1]),
     ],
     "linear_scan": [
         Mutant("course-scan", "forbidden shortcut",

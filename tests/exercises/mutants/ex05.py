@@ -3,7 +3,7 @@
 # The mutants are code kept as strings, one statement a line where it reads best.
 # ruff: noqa: E501
 
-from mutants import Mutant, choice_mutants
+from mutants import Mutant, choice_mutants, reads_the_expected_value
 
 LENGTH = "def curriculum_length(step, start, target, increment, every):\n"
 CHECKS = ("    if step < 0 or start < 1 or target < start or increment < 1 or every < 1:\n"
@@ -83,6 +83,11 @@ MUTANTS = {
         Mutant("exponent-one-too-large", "wrong formula",
                _groups(rate="lr / decay ** (len(kept) - index)")),
         Mutant("no-validation", "missing edge case", _groups(validate="")),
+        Mutant("rate-by-position-among-all-layers", "missing edge case",
+               GROUPS + VALIDATE + "    layers = list(model_layers(model).values())\n"
+               "    kept = [([p for p in group if p.requires_grad], index) for index, group in enumerate(layers)]\n"
+               "    return [{'params': group, 'lr': lr / decay ** (len(layers) - 1 - index)}"
+               " for group, index in kept if group]"),
     ],
     "bits_per_character": [
         Mutant("course-bpc", "forbidden shortcut",
@@ -105,6 +110,18 @@ MUTANTS = {
         Mutant("tensor-not-float", "hard-coded output",
                BPC + SHAPES + "    return torch.nn.functional.cross_entropy(logits.transpose(1, 2),"
                " targets) / math.log(2)"),
+        Mutant("logits-shifted-in-place", "mutated input",
+               BPC + SHAPES + "    logits -= logits.max(dim=-1, keepdim=True).values\n"
+               "    log_probabilities = logits - logits.exp().sum(dim=-1, keepdim=True).log()\n"
+               "    picked = log_probabilities.gather(-1, targets.unsqueeze(-1))\n"
+               "    return float(-picked.mean() / math.log(2))"),
+        Mutant("reads-the-tests-expected-value", "hard-coded output", reads_the_expected_value(
+            BPC + SHAPES, ("want",), "    probabilities = torch.softmax(logits, dim=-1)\n"
+            "    picked = probabilities.gather(-1, targets.unsqueeze(-1)).squeeze(-1)\n"
+            "    return float(-picked.log2().mean())")),
+        Mutant("flattened-with-view", "missing edge case",
+               BPC + SHAPES + "    flat = torch.log_softmax(logits.view(-1, logits.shape[-1]).double(), dim=-1)\n"
+               "    return float(-flat.gather(-1, targets.view(-1, 1)).mean() / math.log(2))"),
     ],
     "question_1": [
         Mutant("top-rate", "wrong answer", "answer_1 = 0.01"),

@@ -3,7 +3,7 @@
 # The mutants are code kept as strings, one statement a line where it reads best.
 # ruff: noqa: E501
 
-from mutants import Mutant, choice_mutants
+from mutants import Mutant, choice_mutants, reads_the_expected_value
 
 WINDOWS = "def make_windows(series, input_length, horizon):\n"
 COUNT = ("    count = len(series) - input_length - horizon + 1\n"
@@ -47,6 +47,17 @@ MUTANTS = {
                _windows(targets="series[i + input_length:i + input_length + 1]")),
         Mutant("no-error", "missing edge case",
                _windows(count="    count = max(len(series) - input_length - horizon + 1, 1)\n")),
+        Mutant("float32-copy", "missing edge case",
+               _windows(inputs="series[i:i + input_length].float()",
+                        targets="series[i + input_length:i + input_length + horizon].float()")),
+        Mutant("reads-the-tests-expected-value", "hard-coded output", reads_the_expected_value(
+            WINDOWS, ("want_inputs", "want_targets"), COUNT
+            + "    inputs = torch.stack([series[i:i + input_length].float() for i in range(count)])\n"
+            "    targets = torch.stack([series[i + input_length:i + input_length + horizon].float()"
+            " for i in range(count)])\n    return inputs, targets")),
+        Mutant("strides-assumed-contiguous", "missing edge case",
+               WINDOWS + COUNT + "    windows = torch.as_strided(series, (count, input_length + horizon), (1, 1))\n"
+               "    return windows[:, :input_length].clone(), windows[:, input_length:].clone()"),
     ],
     "sample_with_temperature": [
         Mutant("course-sampler", "forbidden shortcut",
@@ -71,6 +82,17 @@ MUTANTS = {
                SAMPLE + CHECK_T + "    probabilities = torch.softmax(logits / temperature, dim=-1)\n"
                "    return torch.multinomial(probabilities, 1, generator=generator).squeeze(-1)"
                ".float()"),
+        Mutant("squeezed-to-a-scalar", "missing edge case",
+               SAMPLE + CHECK_T + "    probabilities = torch.softmax(logits / temperature, dim=-1)\n"
+               "    return torch.multinomial(probabilities, 1, generator=generator).squeeze()"),
+        Mutant("divided-in-place", "mutated input",
+               SAMPLE + CHECK_T + "    logits /= temperature\n"
+               "    probabilities = torch.softmax(logits, dim=-1)\n"
+               "    return torch.multinomial(probabilities, 1, generator=generator).squeeze(-1)"),
+        Mutant("exponentials-overflow", "missing edge case",
+               SAMPLE + CHECK_T + "    weights = torch.exp(logits / temperature)\n"
+               "    probabilities = weights / weights.sum(dim=-1, keepdim=True)\n"
+               "    return torch.multinomial(probabilities, 1, generator=generator).squeeze(-1)"),
     ],
     "seasonal_naive": [
         Mutant("course-forecast", "forbidden shortcut",
@@ -95,6 +117,12 @@ MUTANTS = {
         Mutant("list-not-tensor", "hard-coded output",
                NAIVE + SHORT + "    last = history[len(history) - season_length:]\n"
                "    return [float(last[h % season_length]) for h in range(horizon)]"),
+        Mutant("float32-forecasts", "missing edge case",
+               NAIVE + SHORT + "    last = history[len(history) - season_length:].tolist()\n"
+               "    return torch.tensor([last[h % season_length] for h in range(horizon)])"),
+        Mutant("reads-the-tests-expected-value", "hard-coded output", reads_the_expected_value(
+            NAIVE + SHORT, ("want",), "    last = history[len(history) - season_length:].tolist()\n"
+            "    return torch.tensor([last[h % season_length] for h in range(horizon)])")),
     ],
     "mase": [
         Mutant("course-mase", "forbidden shortcut",
@@ -110,6 +138,8 @@ MUTANTS = {
                _mase(check="", error="(forecast.flatten() - truth.flatten()[:forecast.numel()])"
                                      ".abs().mean()")),
         Mutant("tensor-not-float", "hard-coded output", _mase(result="error / scale")),
+        Mutant("forecast-changed-in-place", "mutated input",
+               _mase(error="forecast.sub_(truth).abs().mean()")),
     ],
     "question_1": [
         Mutant("the-scale", "wrong answer", "answer_1 = 4"),
