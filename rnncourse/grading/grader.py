@@ -47,7 +47,7 @@ from rnncourse.grading.exercises import grade_cells_by_part
 from rnncourse.grading.pool import run_jobs, usable_cores
 from rnncourse.grading.shards import Shard, check_shard_output, write_manifest
 from rnncourse.grading.submissions import find_submissions, prepare, read_notebook
-from rnncourse.grading.worker import REPORT_NAME, run_converter
+from rnncourse.grading.worker import REPORT_NAME, ROOT_STUDENT, run_converter
 
 # When several statuses apply, the first in this order is shown.
 STATUS_ORDER = ("error", "missing", "unreadable", "tampered", "crashed", "timeout", "graded")
@@ -281,7 +281,7 @@ def grade(course_root: str | Path, exercise_id: str, submissions: str | Path,
             root = work / "students" / str(number)
             _make_root(root, course_root, exercise_id, options)
             shutil.copy(template / "gradebook.db", root / "gradebook.db")
-            target = root / "submitted" / student / exercise_id / f"{notebook_name}.ipynb"
+            target = root / "submitted" / ROOT_STUDENT / exercise_id / f"{notebook_name}.ipynb"
             target.parent.mkdir(parents=True)
             nbformat.write(prepared, target)
             worker_jobs.append({"root": str(root), "exercise": exercise_id, "student": student})

@@ -13,23 +13,26 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
 import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from rnncourse.cli import main
 from rnncourse.grading import authoring
 from rnncourse.grading import grader as grader_module
 from rnncourse.grading.grader import GradeOptions, grade
-from rnncourse.grading.nbgrader_cli import fill_in_solutions, release
+from rnncourse.grading.nbgrader_cli import fill_in_solutions, read_scores, release
 from rnncourse.grading.sample import SAMPLE_ID, write_sample_exercise
-from rnncourse.grading.submissions import prepare
+from rnncourse.grading.submissions import find_submissions, prepare
 
 ROOT = Path(__file__).resolve().parents[2]
 EX01 = "ex01-vanishing-gradients"
 TRAINING_ID = "ex91-training"
 OPTIONS = GradeOptions(cell_timeout=6, notebook_timeout=60, jobs=2)
+ODD_ID = " o'neil [2]* é "
 
 
 def make_course(folder: Path, exercise_id: str) -> tuple[Path, nbformat.NotebookNode,
@@ -135,6 +138,8 @@ def sample_class(source, released) -> dict[str, nbformat.NotebookNode | str | No
             "    Path('../../../solutions/ex90-sample/ex90-sample.ipynb').read_text()\n"
             "    return sum(values) / len(values)")),
         "no-notebook": None,
+        # nbgrader reads student ids as file globs and strips their spaces.
+        ODD_ID: solved,
     }
 
 
@@ -172,7 +177,7 @@ def test_every_student_is_in_the_table_with_feedback(sample_run) -> None:
     assert set(rows) == {"untouched", "solved", "infinite-loop", "stuck-kernel", "exception",
                          "crash", "edited-tests", "unreadable", "unknown-kernel", "stderr",
                          "huge-output", "patch-modules", "patch-at-call-time", "patch-kernel",
-                         "reads-solutions", "no-notebook"}
+                         "reads-solutions", "no-notebook", ODD_ID}
     for student in rows:
         page = report.feedback / student / SAMPLE_ID / f"{SAMPLE_ID}.html"
         assert page.is_file(), f"no feedback for {student}"
@@ -189,6 +194,34 @@ def test_untouched_release_and_solution(sample_run) -> None:
     assert scores(rows, "untouched") == (0, 0, 0, 0)
     assert scores(rows, "solved") == (2, 2, 1, 5)
     assert rows["solved"]["status"] == rows["untouched"]["status"] == "graded"
+
+
+def test_any_folder_name_is_a_student_id(sample_run) -> None:
+    report, rows, _ = sample_run
+    assert scores(rows, ODD_ID) == (2, 2, 1, 5)
+    assert rows[ODD_ID]["status"] == "graded"
+    assert (report.feedback / ODD_ID / SAMPLE_ID / f"{SAMPLE_ID}.html").is_file()
+    gradebook = read_scores(report.gradebook.parent, SAMPLE_ID)
+    assert sum(part.score for part in gradebook[ODD_ID]) == 5
+
+
+def test_names_that_are_no_student_id_are_refused_or_skipped(sample_run, tmp_path: Path,
+                                                             capsys) -> None:
+    root = sample_run[0].table.parents[1] / "course"
+    released = root / "exercises" / SAMPLE_ID / f"{SAMPLE_ID}.ipynb"
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for name in ("ann.ipynb", "._ann.ipynb", ".~ben.ipynb"):  # macOS and editors' hidden files
+        shutil.copy(released, flat / name)
+    assert [found.student for found in find_submissions(flat, SAMPLE_ID, SAMPLE_ID)] == ["ann"]
+    # An archive unpacked with another encoding than UTF-8: the name is not text.
+    shutil.copy(released, os.fsencode(flat) + b"/caf\xe9.ipynb")
+    with pytest.raises(ValueError, match=r"not UTF-8.*caf\\xe9\.ipynb"):
+        find_submissions(flat, SAMPLE_ID, SAMPLE_ID)
+    out = tmp_path / "out"
+    assert main(["grade", SAMPLE_ID, str(flat), "--root", str(root), "--out", str(out)]) == 2
+    assert "rename them and grade again" in capsys.readouterr().out
+    assert not out.exists()
 
 
 def test_time_limits_stop_loops_and_the_rest_is_graded(sample_run) -> None:
