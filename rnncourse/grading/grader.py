@@ -236,8 +236,7 @@ def grade(course_root: str | Path, exercise_id: str, submissions: str | Path,
     `shard`, only that shard's students are graded, and `output` also gets the shard's manifest
     for `rnncourse grade merge` (`rnncourse.grading.shards`)."""
     course_root, output = Path(course_root), Path(output)
-    if shard is not None:
-        check_shard_output(output, exercise_id, shard)
+    check_shard_output(output, exercise_id, shard)
     sources = sorted((course_root / "solutions" / exercise_id).glob("*.ipynb"))
     if len(sources) != 1:
         raise ValueError(f"solutions/{exercise_id} must hold exactly one notebook, "
@@ -300,6 +299,10 @@ def grade(course_root: str | Path, exercise_id: str, submissions: str | Path,
         ordered = [rows[submission.student] for submission in found]
 
         feedback = output / "feedback"
+        output.mkdir(parents=True, exist_ok=True)  # a shard may have no students
+        students = [row.student for row in ordered]
+        if shard is not None:  # until the last file is written, the shard is incomplete
+            write_manifest(output, exercise_id, shard, students, max_points, complete=False)
         for row in ordered:
             page = (answers.get(row.student) or {}).get("feedback", "")
             data = Path(page).read_bytes() if page else _feedback_page(exercise_id, row)
@@ -307,9 +310,8 @@ def grade(course_root: str | Path, exercise_id: str, submissions: str | Path,
                               data)
         write_gradebook(template / "gradebook.db", output / "gradebook.db", exercise_id, ordered)
         _write_table(output / "grades.csv", ordered, list(parts))
-        if shard is not None:  # written last: a shard with a manifest is complete
-            write_manifest(output, exercise_id, shard, [row.student for row in ordered],
-                           max_points)
+        if shard is not None:
+            write_manifest(output, exercise_id, shard, students, max_points, complete=True)
     return GradeReport(exercise_id, max_points, ordered, output / "grades.csv", feedback,
                        output / "gradebook.db", time.monotonic() - started, jobs,
                        shard.label if shard else "")

@@ -5,7 +5,9 @@ given may be `submitted/` or the course folder above it), and a flat folder of n
 by student (`alice.ipynb`). Hidden files and folders (`.ipynb_checkpoints`, the `._alice.ipynb`
 that macOS puts in archives) are not submissions. A student id is a file or folder name, and
 must be text: a name that is not UTF-8 (from an archive made with another encoding) is refused,
-naming the files to rename, before anything is graded. Files are only read, never written.
+naming the files to rename, before anything is graded; so is a folder that holds no notebook at
+all (the wrong folder, or one given before the notebooks were collected). Files are only read,
+never written.
 
 `prepare` rebuilds a submission on the release's skeleton, so that whatever a student did to
 the file, nbgrader sees a well-formed notebook: every locked cell (set-up, instructions, tests)
@@ -82,6 +84,10 @@ def find_submissions(folder: str | Path, exercise_id: str,
             found[student] = Submission(student, None,
                                         f"no {expected.name} in {student}/{exercise_id}/")
     submissions = [found[student] for student in sorted(found)]
+    if not any(submission.path for submission in submissions):
+        raise ValueError(f"no notebook of {exercise_id} in {folder}: expected "
+                         f"submitted/<student>/{exercise_id}/{notebook_name}.ipynb or a flat "
+                         f"folder of <student>.ipynb")
     _check_names(submissions)
     return submissions
 

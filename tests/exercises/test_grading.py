@@ -213,6 +213,8 @@ def test_names_that_are_no_student_id_are_refused_or_skipped(sample_run, tmp_pat
     flat.mkdir()
     for name in ("ann.ipynb", "._ann.ipynb", ".~ben.ipynb"):  # macOS and editors' hidden files
         shutil.copy(released, flat / name)
+    with pytest.raises(ValueError, match="no notebook of ex90-sample in"):
+        find_submissions(tmp_path, SAMPLE_ID, SAMPLE_ID)  # flat/ holds no submission for it
     assert [found.student for found in find_submissions(flat, SAMPLE_ID, SAMPLE_ID)] == ["ann"]
     # An archive unpacked with another encoding than UTF-8: the name is not text.
     shutil.copy(released, os.fsencode(flat) + b"/caf\xe9.ipynb")
