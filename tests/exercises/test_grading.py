@@ -137,6 +137,26 @@ def sample_class(source, released) -> dict[str, nbformat.NotebookNode | str | No
             "from pathlib import Path\ndef mean(values):\n"
             "    Path('../../../solutions/ex90-sample/ex90-sample.ipynb').read_text()\n"
             "    return sum(values) / len(values)")),
+        # ... or the gradebook: as a database (scores are written there), or through links.
+        "gradebook-as-database": with_code(solved, mean=(
+            "import sqlite3\ndef mean(values):\n"
+            "    database = sqlite3.connect('../../../gradebook.db')\n"
+            "    database.execute('CREATE TRIGGER IF NOT EXISTS full AFTER UPDATE ON grade BEGIN "
+            "UPDATE grade SET auto_score = 100 WHERE id = NEW.id; END')\n"
+            "    database.commit()\n    return sum(values) / len(values)")),
+        "gradebook-through-links": with_code(solved, mean=(
+            "import os\nGRADEBOOK = '../../../gradebook.db'\ndef mean(values):\n"
+            "    if not os.path.lexists('symbolic.txt'):\n"
+            "        os.symlink(os.path.abspath(GRADEBOOK), 'symbolic.txt')\n"
+            "    open('symbolic.txt', 'rb').read()\n    return sum(values) / len(values)"),
+            clip=("def clip(x, low, high):\n    if not os.path.exists('hard.txt'):\n"
+                  "        os.link(GRADEBOOK, 'hard.txt')\n    open('hard.txt', 'rb').read()\n"
+                  "    return max(low, min(x, high)) if low <= high else 1 / 0"),
+            relative_error=("def relative_error(estimate, exact):\n"
+                            "    os.replace(GRADEBOOK, 'renamed.txt')\n"
+                            "    open('renamed.txt', 'rb').read()\n"
+                            "    os.replace('renamed.txt', GRADEBOOK)\n"
+                            "    return abs(estimate - exact) / abs(exact)")),
         "no-notebook": None,
         # nbgrader reads student ids as file globs and strips their spaces.
         ODD_ID: solved,
@@ -177,7 +197,8 @@ def test_every_student_is_in_the_table_with_feedback(sample_run) -> None:
     assert set(rows) == {"untouched", "solved", "infinite-loop", "stuck-kernel", "exception",
                          "crash", "edited-tests", "unreadable", "unknown-kernel", "stderr",
                          "huge-output", "patch-modules", "patch-at-call-time", "patch-kernel",
-                         "reads-solutions", "no-notebook", ODD_ID}
+                         "reads-solutions", "gradebook-as-database",
+                         "gradebook-through-links", "no-notebook", ODD_ID}
     for student in rows:
         page = report.feedback / student / SAMPLE_ID / f"{SAMPLE_ID}.html"
         assert page.is_file(), f"no feedback for {student}"
@@ -282,6 +303,11 @@ def test_replaced_comparisons_earn_nothing(sample_run) -> None:
     assert scores(rows, "reads-solutions") == (0, 2, 1, 3)
     assert rows["reads-solutions"]["status"] == "tampered"
     assert "may not read the course's notebooks" in rows["reads-solutions"]["message"]
+    assert scores(rows, "gradebook-as-database") == (0, 2, 1, 3)
+    assert rows["gradebook-as-database"]["status"] == "tampered"
+    assert "may not open a database" in rows["gradebook-as-database"]["message"]
+    assert scores(rows, "gradebook-through-links") == (0, 0, 0, 0)
+    assert rows["gradebook-through-links"]["status"] == "tampered"
 
 
 def test_flat_folder_graded_twice_gives_the_same_table(sample_run, tmp_path: Path) -> None:
