@@ -19,12 +19,14 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from test_mutants import hidden_test_lines, page_text
 
 from rnncourse.cli import main
 from rnncourse.grading import authoring
 from rnncourse.grading import grader as grader_module
 from rnncourse.grading.grader import GradeOptions, grade
 from rnncourse.grading.nbgrader_cli import fill_in_solutions, read_scores, release
+from rnncourse.grading.outputs import HIDDEN_LINE, SHORTEST_HIDDEN_LINE
 from rnncourse.grading.sample import SAMPLE_ID, write_sample_exercise
 from rnncourse.grading.submissions import find_submissions, prepare
 
@@ -33,6 +35,11 @@ EX01 = "ex01-vanishing-gradients"
 TRAINING_ID = "ex91-training"
 OPTIONS = GradeOptions(cell_timeout=6, notebook_timeout=60, jobs=2)
 ODD_ID = " o'neil [2]* é "
+LEAKS = {"mean": "import linecache, sys\ndef mean(values):\n"
+                 "    print(linecache.getlines(sys._getframe(1).f_code.co_filename))\n"
+                 "    return sum(values) / len(values)",
+         "clip": "print(In)\ndef clip(x, low, high):\n    if low > high:\n"
+                 "        raise ValueError('low > high')\n    return max(low, min(x, high))"}
 
 
 def make_course(folder: Path, exercise_id: str) -> tuple[Path, nbformat.NotebookNode,
@@ -157,6 +164,8 @@ def sample_class(source, released) -> dict[str, nbformat.NotebookNode | str | No
                             "    open('renamed.txt', 'rb').read()\n"
                             "    os.replace('renamed.txt', GRADEBOOK)\n"
                             "    return abs(estimate - exact) / abs(exact)")),
+        # Printing the hidden tests: from the input history, or the calling cell's source.
+        "leaks-hidden-tests": with_code(solved, **LEAKS),
         "no-notebook": None,
         # nbgrader reads student ids as file globs and strips their spaces.
         ODD_ID: solved,
@@ -198,7 +207,8 @@ def test_every_student_is_in_the_table_with_feedback(sample_run) -> None:
                          "crash", "edited-tests", "unreadable", "unknown-kernel", "stderr",
                          "huge-output", "patch-modules", "patch-at-call-time", "patch-kernel",
                          "reads-solutions", "gradebook-as-database",
-                         "gradebook-through-links", "no-notebook", ODD_ID}
+                         "gradebook-through-links", "leaks-hidden-tests", "no-notebook",
+                         ODD_ID}
     for student in rows:
         page = report.feedback / student / SAMPLE_ID / f"{SAMPLE_ID}.html"
         assert page.is_file(), f"no feedback for {student}"
@@ -288,6 +298,17 @@ def test_stderr_and_huge_outputs_cost_nothing(sample_run) -> None:
     assert scores(rows, "huge-output") == (2, 2, 1, 5)
     page = (report.feedback / "stderr" / SAMPLE_ID / f"{SAMPLE_ID}.html").read_text()
     assert "a warning from student code" in page, "student warnings stay visible in feedback"
+
+
+def test_feedback_hides_printed_hidden_tests(sample_run) -> None:
+    report, rows, _ = sample_run
+    root = report.table.parents[1] / "course"
+    source = nbformat.read(root / "solutions" / SAMPLE_ID / f"{SAMPLE_ID}.ipynb", as_version=4)
+    hidden = hidden_test_lines(source, "\n".join(LEAKS.values()))
+    page = page_text(report.feedback / "leaks-hidden-tests" / SAMPLE_ID / f"{SAMPLE_ID}.html")
+    assert scores(rows, "leaks-hidden-tests") == (2, 2, 1, 5)
+    assert HIDDEN_LINE in page
+    assert not [line for line in hidden if len(line) >= SHORTEST_HIDDEN_LINE and line in page]
 
 
 def test_replaced_comparisons_earn_nothing(sample_run) -> None:
