@@ -25,9 +25,10 @@ _WATCHED_EVENTS = frozenset({
     "gc.get_referents", "gc.get_referrers", "gc.get_objects", "open",
     "os.link", "os.rename", "sqlite3.connect",
 })
-# Files that hold solutions or hidden tests (the source notebooks, the gradebook): notebook code
-# may not open them while it is graded.
-_COURSE_FILES = (".ipynb", ".db", ".db-journal")
+# Files that hold solutions or hidden tests (the source notebooks, the gradebook), or decide how
+# notebooks are graded (nbgrader runs its configuration as Python): notebook code may not open
+# them while it is graded.
+_COURSE_FILES = (".ipynb", ".db", ".db-journal", "nbgrader_config.py")
 # Function attributes that change what a function does (CPython audits setting them).
 _FUNCTION_INTERNALS = frozenset({"__code__", "__defaults__", "__kwdefaults__"})
 

@@ -150,7 +150,11 @@ def sample_class(source, released) -> dict[str, nbformat.NotebookNode | str | No
             "    database = sqlite3.connect('../../../gradebook.db')\n"
             "    database.execute('CREATE TRIGGER IF NOT EXISTS full AFTER UPDATE ON grade BEGIN "
             "UPDATE grade SET auto_score = 100 WHERE id = NEW.id; END')\n"
-            "    database.commit()\n    return sum(values) / len(values)")),
+            "    database.commit()\n    return sum(values) / len(values)"),
+            clip=("def clip(x, low, high):\n"
+                  "    with open('../../../nbgrader_config.py', 'a') as config:\n"
+                  "        config.write('\\n# c.Autograde.autograde_preprocessors = []\\n')\n"
+                  "    return max(low, min(x, high)) if low <= high else 1 / 0")),
         "gradebook-through-links": with_code(solved, mean=(
             "import os\nGRADEBOOK = '../../../gradebook.db'\ndef mean(values):\n"
             "    if not os.path.lexists('symbolic.txt'):\n"
@@ -324,7 +328,7 @@ def test_replaced_comparisons_earn_nothing(sample_run) -> None:
     assert scores(rows, "reads-solutions") == (0, 2, 1, 3)
     assert rows["reads-solutions"]["status"] == "tampered"
     assert "may not read the course's notebooks" in rows["reads-solutions"]["message"]
-    assert scores(rows, "gradebook-as-database") == (0, 2, 1, 3)
+    assert scores(rows, "gradebook-as-database") == (0, 0, 1, 1)
     assert rows["gradebook-as-database"]["status"] == "tampered"
     assert "may not open a database" in rows["gradebook-as-database"]["message"]
     assert scores(rows, "gradebook-through-links") == (0, 0, 0, 0)
