@@ -99,7 +99,9 @@ def check_shard_output(folder: Path, exercise_id: str, shard: Shard | None) -> N
     """Refuse an output folder that holds other grades than this shard's (another shard's, or
     an unsharded run's), so that no shard overwrites what another one saved; grading the same
     shard again into its own folder is allowed. An unsharded run (`shard` None) is refused a
-    shard's folder."""
+    shard's folder, and every run a file in place of the folder."""
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"the output {folder} is a file, not a folder (--out)")
     manifest = read_manifest(folder) if folder.is_dir() else None
     if shard is None:
         if manifest is not None:

@@ -140,6 +140,8 @@ def test_a_shard_never_writes_over_other_grades(graded) -> None:
             grade(root, SAMPLE_ID, folder / "class", target, OPTIONS, shard=Shard(2, 3))
     with pytest.raises(ValueError, match="holds shard 1/3 of ex90-sample.*another --out"):
         grade(root, SAMPLE_ID, folder / "class", shards[0], OPTIONS)  # --shard forgotten
+    with pytest.raises(ValueError, match="grades.csv is a file, not a folder"):
+        grade(root, SAMPLE_ID, folder / "class", whole.table, OPTIONS)
     assert files_of(folder) == before
 
 
