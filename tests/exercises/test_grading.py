@@ -27,7 +27,8 @@ from rnncourse.grading import grader as grader_module
 from rnncourse.grading.grader import GradeOptions, grade
 from rnncourse.grading.nbgrader_cli import fill_in_solutions, read_scores, release
 from rnncourse.grading.outputs import HIDDEN_LINE, SHORTEST_HIDDEN_LINE
-from rnncourse.grading.sample import SAMPLE_ID, write_sample_exercise
+from rnncourse.grading.preprocessors import released_skeleton
+from rnncourse.grading.sample import SAMPLE_ID, sample_cells, write_sample_exercise
 from rnncourse.grading.submissions import find_submissions, prepare
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -384,6 +385,28 @@ def test_prepare_puts_back_cells_and_drops_tags(sample_run) -> None:
     assert ids == expected
     assert all("tags" not in cell.metadata for cell in rebuilt.cells)
     assert notes == ["put back deleted cells: setup, test_mean"]
+
+
+def test_prepare_grades_changed_copied_and_claimed_ids_as_plain_cells() -> None:
+    release = released_skeleton(nbformat.v4.new_notebook(cells=sample_cells()))
+    submission = nbformat.from_dict(release)
+    by_id = {cell.metadata.get("nbgrader", {}).get("grade_id"): cell for cell in submission.cells}
+    by_id["test_mean"].metadata["nbgrader"]["grade_id"] = "mine"  # the test, renamed
+    by_id["test_mean"].source = "print('all good')"
+    copy = nbformat.from_dict(by_id["test_clip"])  # the test, copied before its part
+    copy.source = "pass"
+    submission.cells.insert(submission.cells.index(by_id["clip"]), copy)
+    claim = nbformat.v4.new_code_cell("bonus = 1")  # a cell of its own that claims points
+    claim.metadata["nbgrader"] = {"grade": True, "grade_id": "bonus", "points": 100,
+                                  "locked": False, "solution": False, "schema_version": 3}
+    submission.cells.append(claim)
+    rebuilt, notes = prepare(submission, release)
+    graded = [(cell.metadata["nbgrader"]["grade_id"], cell.source) for cell in rebuilt.cells
+              if cell.metadata.get("nbgrader", {}).get("grade")]
+    assert graded == [(cell.metadata["nbgrader"]["grade_id"], cell.source) for cell in release.cells
+                      if cell.metadata.get("nbgrader", {}).get("grade")]
+    assert notes == ["put back deleted cells: test_mean",
+                     "graded as plain cells (unknown or repeated ids): bonus, mine, test_clip"]
 
 
 def test_the_course_configuration_grades_with_the_guard() -> None:
