@@ -157,13 +157,20 @@ def _worker_environment(jobs: int) -> dict[str, str]:
 
 
 def _row(student: str, outcome: dict | None, parts: dict[str, list[str]],
-         notes: list[str], limit: float) -> StudentGrade:
-    """A table row from a worker's answer (None: the hard time limit or a dead worker)."""
+         notes: list[str], limit: float, points: dict[str, float]) -> StudentGrade:
+    """A table row from a worker's answer (None: the hard time limit or a dead worker). A test
+    cell's score outside 0..its points in the release (a gradebook changed while the notebook
+    ran) counts 0 and marks the row tampered."""
     if outcome is None:
         outcome = {"grades": {}, "feedback": "", "error": "",
                    "events": [{"kind": "timeout", "cell": "notebook",
                                "detail": f"grading ran past {limit:.0f} s and was stopped"}]}
     cells = {name: float(score) for name, (score, _) in outcome["grades"].items()}
+    for name, score in cells.items():
+        if not 0 <= score <= points.get(name, 0.0):
+            outcome["events"].append({"kind": "tampering", "cell": name, "detail": (
+                f"the gradebook held {score:g} of {points.get(name, 0.0):g} points: scored 0")})
+            cells[name] = 0.0
     statuses = [_EVENT_STATUS[event["kind"]] for event in outcome["events"]]
     if outcome["error"]:
         statuses.append("error")
@@ -289,7 +296,7 @@ def grade(course_root: str | Path, exercise_id: str, submissions: str | Path,
         maximum = sum(max_points.values())
 
         def report(student: str, outcome: dict | None) -> None:
-            rows[student] = _row(student, outcome, parts, notes[student], limit)
+            rows[student] = _row(student, outcome, parts, notes[student], limit, points)
             if progress is not None:
                 row = rows[student]
                 progress(f"{student}: {row.total:g}/{maximum:g} ({row.status})")

@@ -409,6 +409,15 @@ def test_prepare_grades_changed_copied_and_claimed_ids_as_plain_cells() -> None:
                      "graded as plain cells (unknown or repeated ids): bonus, mine, test_clip"]
 
 
+def test_scores_beyond_a_cells_points_count_nothing() -> None:
+    parts = {"mean": ["test_mean"], "clip": ["test_clip"]}
+    outcome = {"grades": {"test_mean": [100.0, 100.0], "test_clip": [2.0, 2.0]}, "events": [],
+               "error": "", "feedback": ""}
+    row = grader_module._row("ann", outcome, parts, [], 60, {"test_mean": 2.0, "test_clip": 2.0})
+    assert (row.parts, row.status) == ({"mean": 0.0, "clip": 2.0}, "tampered")
+    assert "test_mean: the gradebook held 100 of 2 points: scored 0" in row.message
+
+
 def test_the_course_configuration_grades_with_the_guard() -> None:
     from traitlets.config.loader import PyFileConfigLoader
 
