@@ -71,9 +71,11 @@ class AuditHook(Provenance):
             path = os.fspath(path)
         if isinstance(path, bytes):
             path = path.decode(errors="replace")
-        if not isinstance(path, str) or not any(
-                name.endswith(_COURSE_FILES) or f"{os.sep}solutions{os.sep}" in name
-                for name in (path, os.path.realpath(path))):
+        # The resolved path too (a link made to the gradebook), but for its name only: the course
+        # folder may itself lie in a folder called "solutions".
+        if not isinstance(path, str) or not (
+                f"{os.sep}solutions{os.sep}" in path
+                or any(name.endswith(_COURSE_FILES) for name in (path, os.path.realpath(path)))):
             return
         self._refuse_from_notebook("notebook code may not read the course's notebooks, "
                                    "solutions or gradebook while it is graded", caller)
