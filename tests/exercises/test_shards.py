@@ -118,6 +118,29 @@ def test_missing_repeated_and_unfinished_shards_are_refused(graded, tmp_path: Pa
     assert not out.exists()
 
 
+@pytest.mark.parametrize(("change", "message"), [
+    ({"of": 4}, "differ in number of shards: 4 against 3"),
+    ({"exercise": "ex01-vanishing-gradients"}, "differ in exercise"),
+    ({"parts": {"mean": 2.0, "clip": 3.0, "relative_error": 1.0}}, "differ in parts or points"),
+    ({"shard": 0}, "is not a shard manifest"),
+])
+def test_shards_that_do_not_belong_together_are_refused(graded, tmp_path: Path, change: dict,
+                                                        message: str, capsys) -> None:
+    _, _, _, shards = graded
+    other = tmp_path / "other"
+    shutil.copytree(shards[2], other)
+    manifest = json.loads((other / MANIFEST_NAME).read_text())
+    (other / MANIFEST_NAME).write_text(json.dumps(manifest | change))
+    out = tmp_path / "merged"
+    assert main(["grade", "merge", str(shards[0]), str(shards[1]), str(other),
+                 "--out", str(out)]) == 2
+    assert message in capsys.readouterr().out
+    assert main(["grade", "merge", *map(str, shards[:2]), str(tmp_path / "nowhere"),
+                 "--out", str(out)]) == 2
+    assert "nowhere does not exist" in capsys.readouterr().out
+    assert not out.exists()
+
+
 def test_an_existing_output_is_kept_unless_forced(graded, tmp_path: Path) -> None:
     folder, _, whole, shards = graded
     out = tmp_path / "merged"
