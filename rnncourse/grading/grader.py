@@ -47,7 +47,7 @@ from rnncourse.grading.exercises import grade_cells_by_part
 from rnncourse.grading.pool import run_jobs, usable_cores
 from rnncourse.grading.shards import Shard, check_shard_output, write_manifest
 from rnncourse.grading.submissions import find_submissions, prepare, read_notebook
-from rnncourse.grading.worker import REPORT_NAME, run_converter
+from rnncourse.grading.worker import REPORT_NAME, ROOT_STUDENT, run_converter
 
 # When several statuses apply, the first in this order is shown.
 STATUS_ORDER = ("error", "missing", "unreadable", "tampered", "crashed", "timeout", "graded")
@@ -157,13 +157,20 @@ def _worker_environment(jobs: int) -> dict[str, str]:
 
 
 def _row(student: str, outcome: dict | None, parts: dict[str, list[str]],
-         notes: list[str], limit: float) -> StudentGrade:
-    """A table row from a worker's answer (None: the hard time limit or a dead worker)."""
+         notes: list[str], limit: float, points: dict[str, float]) -> StudentGrade:
+    """A table row from a worker's answer (None: the hard time limit or a dead worker). A test
+    cell's score outside 0..its points in the release (a gradebook changed while the notebook
+    ran) counts 0 and marks the row tampered."""
     if outcome is None:
         outcome = {"grades": {}, "feedback": "", "error": "",
                    "events": [{"kind": "timeout", "cell": "notebook",
                                "detail": f"grading ran past {limit:.0f} s and was stopped"}]}
     cells = {name: float(score) for name, (score, _) in outcome["grades"].items()}
+    for name, score in cells.items():
+        if not 0 <= score <= points.get(name, 0.0):
+            outcome["events"].append({"kind": "tampering", "cell": name, "detail": (
+                f"the gradebook held {score:g} of {points.get(name, 0.0):g} points: scored 0")})
+            cells[name] = 0.0
     statuses = [_EVENT_STATUS[event["kind"]] for event in outcome["events"]]
     if outcome["error"]:
         statuses.append("error")
@@ -236,8 +243,7 @@ def grade(course_root: str | Path, exercise_id: str, submissions: str | Path,
     `shard`, only that shard's students are graded, and `output` also gets the shard's manifest
     for `rnncourse grade merge` (`rnncourse.grading.shards`)."""
     course_root, output = Path(course_root), Path(output)
-    if shard is not None:
-        check_shard_output(output, exercise_id, shard)
+    check_shard_output(output, exercise_id, shard)
     sources = sorted((course_root / "solutions" / exercise_id).glob("*.ipynb"))
     if len(sources) != 1:
         raise ValueError(f"solutions/{exercise_id} must hold exactly one notebook, "
@@ -281,7 +287,7 @@ def grade(course_root: str | Path, exercise_id: str, submissions: str | Path,
             root = work / "students" / str(number)
             _make_root(root, course_root, exercise_id, options)
             shutil.copy(template / "gradebook.db", root / "gradebook.db")
-            target = root / "submitted" / student / exercise_id / f"{notebook_name}.ipynb"
+            target = root / "submitted" / ROOT_STUDENT / exercise_id / f"{notebook_name}.ipynb"
             target.parent.mkdir(parents=True)
             nbformat.write(prepared, target)
             worker_jobs.append({"root": str(root), "exercise": exercise_id, "student": student})
@@ -290,7 +296,7 @@ def grade(course_root: str | Path, exercise_id: str, submissions: str | Path,
         maximum = sum(max_points.values())
 
         def report(student: str, outcome: dict | None) -> None:
-            rows[student] = _row(student, outcome, parts, notes[student], limit)
+            rows[student] = _row(student, outcome, parts, notes[student], limit, points)
             if progress is not None:
                 row = rows[student]
                 progress(f"{student}: {row.total:g}/{maximum:g} ({row.status})")
@@ -300,6 +306,10 @@ def grade(course_root: str | Path, exercise_id: str, submissions: str | Path,
         ordered = [rows[submission.student] for submission in found]
 
         feedback = output / "feedback"
+        output.mkdir(parents=True, exist_ok=True)  # a shard may have no students
+        students = [row.student for row in ordered]
+        if shard is not None:  # until the last file is written, the shard is incomplete
+            write_manifest(output, exercise_id, shard, students, max_points, complete=False)
         for row in ordered:
             page = (answers.get(row.student) or {}).get("feedback", "")
             data = Path(page).read_bytes() if page else _feedback_page(exercise_id, row)
@@ -307,9 +317,8 @@ def grade(course_root: str | Path, exercise_id: str, submissions: str | Path,
                               data)
         write_gradebook(template / "gradebook.db", output / "gradebook.db", exercise_id, ordered)
         _write_table(output / "grades.csv", ordered, list(parts))
-        if shard is not None:  # written last: a shard with a manifest is complete
-            write_manifest(output, exercise_id, shard, [row.student for row in ordered],
-                           max_points)
+        if shard is not None:
+            write_manifest(output, exercise_id, shard, students, max_points, complete=True)
     return GradeReport(exercise_id, max_points, ordered, output / "grades.csv", feedback,
                        output / "gradebook.db", time.monotonic() - started, jobs,
                        shard.label if shard else "")

@@ -2,7 +2,9 @@
 submission is graded, notebook code may not swap a protected module's class or a protected
 class's special attributes, swap the code or defaults of a library function, install trace or
 profile functions, walk the garbage collector's object graph, or open the course's notebooks,
-solutions or gradebook (with notebook code anywhere on the stack).
+solutions or gradebook (with notebook code anywhere on the stack): not by name, through a
+link (the path is resolved), after linking or renaming them (refused too), nor as an SQLite
+database (notebook code may not open one at all: `ATTACH` reaches any file from any connection).
 
 Like the guard (`rnncourse.grading.guard`), this runs inside the grading kernel, as part of the
 guard's source text (`rnncourse.grading.execution.guard_source`), and uses the standard library
@@ -21,10 +23,12 @@ from rnncourse.grading.guard_values import Provenance, TamperingError, _package_
 _WATCHED_EVENTS = frozenset({
     "object.__setattr__", "object.__delattr__", "sys.settrace", "sys.setprofile",
     "gc.get_referents", "gc.get_referrers", "gc.get_objects", "open",
+    "os.link", "os.rename", "sqlite3.connect",
 })
-# Files that hold solutions or hidden tests (the source notebooks, the gradebook): notebook code
-# may not open them while it is graded.
-_COURSE_FILES = (".ipynb", ".db", ".db-journal")
+# Files that hold solutions or hidden tests (the source notebooks, the gradebook), or decide how
+# notebooks are graded (nbgrader runs its configuration as Python): notebook code may not open
+# them while it is graded.
+_COURSE_FILES = (".ipynb", ".db", ".db-journal", "nbgrader_config.py")
 # Function attributes that change what a function does (CPython audits setting them).
 _FUNCTION_INTERNALS = frozenset({"__code__", "__defaults__", "__kwdefaults__"})
 
@@ -35,8 +39,12 @@ class AuditHook(Provenance):
     def _audit(self, event: str, arguments: tuple) -> None:
         if event not in _WATCHED_EVENTS:
             return
-        if event == "open":
-            self._check_open(arguments[0])
+        if event in ("open", "os.link", "os.rename"):  # os.replace raises os.rename
+            self._check_open(arguments[0], sys._getframe(1))
+            return
+        if event == "sqlite3.connect":
+            self._refuse_from_notebook("notebook code may not open a database while it is "
+                                       "graded", sys._getframe(1))
             return
         if event.startswith("object."):
             target, name = arguments[0], arguments[1]
@@ -56,19 +64,26 @@ class AuditHook(Provenance):
         if not self._trusted(sys._getframe(1)):
             raise TamperingError(f"notebook code may not {what} while it is graded")
 
-    def _check_open(self, path: object) -> None:
+    def _check_open(self, path: object, caller: types.FrameType) -> None:
         """Refuse notebook code (anywhere on the stack, so also through a library such as
         pathlib) the files that hold solutions or hidden tests."""
         if isinstance(path, os.PathLike):
             path = os.fspath(path)
         if isinstance(path, bytes):
             path = path.decode(errors="replace")
-        if not isinstance(path, str) or not (path.endswith(_COURSE_FILES)
-                                             or f"{os.sep}solutions{os.sep}" in path):
+        # The resolved path too (a link made to the gradebook), but for its name only: the course
+        # folder may itself lie in a folder called "solutions".
+        if not isinstance(path, str) or not (
+                f"{os.sep}solutions{os.sep}" in path
+                or any(name.endswith(_COURSE_FILES) for name in (path, os.path.realpath(path)))):
             return
-        frame = sys._getframe(2)
+        self._refuse_from_notebook("notebook code may not read the course's notebooks, "
+                                   "solutions or gradebook while it is graded", caller)
+
+    def _refuse_from_notebook(self, message: str, caller: types.FrameType) -> None:
+        """TamperingError(message) when notebook code is anywhere on the stack from `caller`."""
+        frame = caller
         while frame is not None:
             if not self._trusted(frame):
-                raise TamperingError("notebook code may not read the course's notebooks, "
-                                     "solutions or gradebook while it is graded")
+                raise TamperingError(message)
             frame = frame.f_back

@@ -2,11 +2,11 @@
 
 Each shard's output folder (`rnncourse.grading.shards`) holds a grade table, feedback pages, an
 nbgrader gradebook and a manifest. The merge checks that the shards belong together (one
-exercise, one N, the same parts and points), that every shard 1..N is there exactly once, that
-no student was graded in two shards, and that each shard's table, gradebook and feedback hold
-exactly the students of its manifest; any failure is a ValueError that names the shards and
-students concerned, and nothing is written. Then it writes, in the output folder, what one
-unsharded run would have written: `grades.csv` (rows sorted by student), `feedback/` and
+exercise, one N, the same parts and points), that every shard 1..N is there exactly once and
+complete, that no student was graded in two shards, and that each shard's table, gradebook and
+feedback hold exactly the students of its manifest; any failure is a ValueError that names the
+shards and students concerned, and nothing is written. Then it writes, in the output folder,
+what one unsharded run would have written: `grades.csv` (rows sorted by student), `feedback/` and
 `gradebook.db` with every student's scores. Each file is written under a temporary name and
 renamed. An output folder that already holds files is refused unless `overwrite` is set (the
 command's `--force`); the shards' own folders are only read.
@@ -51,6 +51,10 @@ def _read_shards(folders: list[Path]) -> list[tuple[Path, dict]]:
         if manifest is None:
             raise ValueError(f"{folder} holds no shard.json: it is not the output of "
                              f"`rnncourse grade --shard K/N`, or that run did not finish")
+        if not manifest["complete"]:
+            raise ValueError(f"{folder} holds shard {manifest['shard']}/{manifest['of']} "
+                             f"unfinished (stopped while its files were written): grade it "
+                             f"again with --shard {manifest['shard']}/{manifest['of']}")
         shards.append((folder, manifest))
     first_folder, first = shards[0]
     for folder, manifest in shards[1:]:

@@ -7,7 +7,8 @@ formgrader's commands) the protections of `rnncourse grade`; `nbgrader_config.py
   (`rnncourse.grading.submissions.prepare`). nbgrader's own `OverwriteCells` then puts the hidden
   tests in, as usual.
 - `HideHiddenTests` (in `GenerateFeedback.preprocessors`) removes the hidden tests from the
-  feedback page and keeps only `Name: message` of test cells' errors (`outputs.clean_errors`).
+  feedback page, keeps only `Name: message` of test cells' errors (`outputs.clean_errors`), and
+  hides every output line that quotes a hidden test (`outputs.hide_quoted_tests`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import ClearHiddenTests
 from traitlets import Bool
 
-from rnncourse.grading.outputs import clean_errors
+from rnncourse.grading.outputs import clean_errors, hidden_test_lines, hide_quoted_tests
 from rnncourse.grading.submissions import prepare
 
 SANITIZE_PREPROCESSORS = [
@@ -109,8 +110,13 @@ class HideHiddenTests(Preprocessor):
 
     enabled = Bool(True).tag(config=True)
 
+    def preprocess(self, nb, resources):
+        self._hidden = hidden_test_lines(nb)
+        return super().preprocess(nb, resources)
+
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type == "code":
             cell.source = without_hidden_tests(cell.source)
             clean_errors(cell, locked=utils.is_locked(cell) or utils.is_grade(cell))
+            hide_quoted_tests(cell, self._hidden)
         return cell, resources

@@ -8,10 +8,13 @@ The split depends on nothing but the student's id and N, so every machine comput
 split from its own copy of the submissions, a student added late does not move the others, and
 the shards are about equal in size for a class of any real size (each student is one draw of a
 uniform choice among N). A shard's output folder holds what an unsharded run writes (grade
-table, feedback, gradebook) for its students, and last a manifest, `shard.json`, that
+table, feedback, gradebook) for its students, and a manifest, `shard.json`, that
 `rnncourse grade merge` reads (`rnncourse.grading.merge`): which exercise, which shard, which
-students, the maximum points of each part. A folder without a manifest is a shard that did not
-finish.
+students, the maximum points of each part, and whether the shard is complete. The manifest is
+written twice: marked incomplete before the first output file is written, complete after the
+last; a folder without a manifest, or with an incomplete one, is a shard that did not finish
+(and a shard graded again into its own folder is never half old, half new while it claims to
+be complete).
 """
 
 from __future__ import annotations
@@ -77,6 +80,8 @@ def read_manifest(folder: Path) -> dict | None:
         Shard(manifest["shard"], manifest["of"])
         if not isinstance(manifest["students"], list) or not isinstance(manifest["parts"], dict):
             raise TypeError("students must be a list and parts a mapping")
+        if not isinstance(manifest.setdefault("complete", True), bool):
+            raise TypeError("complete must be true or false")
     except (ValueError, KeyError, TypeError) as error:
         raise ValueError(f"{path} is not a shard manifest written by `rnncourse grade "
                          f"--shard` ({type(error).__name__}: {error})") from error
@@ -84,17 +89,26 @@ def read_manifest(folder: Path) -> dict | None:
 
 
 def write_manifest(folder: Path, exercise_id: str, shard: Shard, students: list[str],
-                   max_points: dict[str, float]) -> None:
+                   max_points: dict[str, float], complete: bool) -> None:
     manifest = {"exercise": exercise_id, "shard": shard.index, "of": shard.count,
-                "students": students, "parts": max_points}
+                "students": students, "parts": max_points, "complete": complete}
     write_atomically(folder / MANIFEST_NAME, (json.dumps(manifest, indent=1) + "\n").encode())
 
 
-def check_shard_output(folder: Path, exercise_id: str, shard: Shard) -> None:
+def check_shard_output(folder: Path, exercise_id: str, shard: Shard | None) -> None:
     """Refuse an output folder that holds other grades than this shard's (another shard's, or
     an unsharded run's), so that no shard overwrites what another one saved; grading the same
-    shard again into its own folder is allowed."""
+    shard again into its own folder is allowed. An unsharded run (`shard` None) is refused a
+    shard's folder, and every run a file in place of the folder."""
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"the output {folder} is a file, not a folder (--out)")
     manifest = read_manifest(folder) if folder.is_dir() else None
+    if shard is None:
+        if manifest is not None:
+            raise ValueError(f"{folder} holds shard {manifest['shard']}/{manifest['of']} of "
+                             f"{manifest['exercise']}; grading the whole class there would "
+                             f"replace it: give another --out (or that shard's --shard)")
+        return
     if manifest is None:
         if (folder / "grades.csv").exists() or (folder / "gradebook.db").exists():
             raise ValueError(f"{folder} already holds grades that are not shard {shard.label}'s; "

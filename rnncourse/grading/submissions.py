@@ -2,7 +2,12 @@
 
 Two layouts are read: nbgrader's `submitted/<student>/<exercise>/<notebook>.ipynb` (the folder
 given may be `submitted/` or the course folder above it), and a flat folder of notebooks named
-by student (`alice.ipynb`). Files are only read, never written.
+by student (`alice.ipynb`). Hidden files and folders (`.ipynb_checkpoints`, the `._alice.ipynb`
+that macOS puts in archives) are not submissions. A student id is a file or folder name, and
+must be text: a name that is not UTF-8 (from an archive made with another encoding) is refused,
+naming the files to rename, before anything is graded; so is a folder that holds no notebook at
+all (the wrong folder, or one given before the notebooks were collected). Files are only read,
+never written.
 
 `prepare` rebuilds a submission on the release's skeleton, so that whatever a student did to
 the file, nbgrader sees a well-formed notebook: every locked cell (set-up, instructions, tests)
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +40,23 @@ class Submission:
 
 
 def _notebooks_in(folder: Path) -> list[Path]:
-    return sorted(path for path in folder.glob("*.ipynb") if path.is_file())
+    return sorted(path for path in folder.glob("*.ipynb")
+                  if path.is_file() and not path.name.startswith("."))
+
+
+def _check_names(submissions: list[Submission]) -> None:
+    """ValueError naming the submissions whose student id is not text (not UTF-8 on disk)."""
+    undecodable = []
+    for submission in submissions:
+        try:
+            submission.student.encode("utf-8")
+        except UnicodeEncodeError:
+            undecodable.append(submission)
+    if undecodable:
+        raise ValueError("these submissions' names are not UTF-8 text, so they cannot name a "
+                         "student in the grade table; rename them and grade again: " + ", ".join(
+                             repr(os.fsencode(submission.path or submission.student))
+                             for submission in undecodable))
 
 
 def find_submissions(folder: str | Path, exercise_id: str,
@@ -61,7 +83,13 @@ def find_submissions(folder: str | Path, exercise_id: str,
         else:
             found[student] = Submission(student, None,
                                         f"no {expected.name} in {student}/{exercise_id}/")
-    return [found[student] for student in sorted(found)]
+    submissions = [found[student] for student in sorted(found)]
+    if not any(submission.path for submission in submissions):
+        raise ValueError(f"no notebook of {exercise_id} in {folder}: expected "
+                         f"submitted/<student>/{exercise_id}/{notebook_name}.ipynb or a flat "
+                         f"folder of <student>.ipynb")
+    _check_names(submissions)
+    return submissions
 
 
 def read_notebook(path: Path) -> tuple[nbformat.NotebookNode | None, str]:

@@ -2,7 +2,9 @@
 
 It reads jobs from stdin, one JSON object per line (`{"root": ..., "exercise": ...,
 "student": ...}`), autogrades each submission with nbgrader in its own course root (which holds
-the configuration, the source, a gradebook and the one submission), generates its feedback, and
+the configuration, the source, a gradebook and the one submission, filed under the id
+`ROOT_STUDENT` whatever the student's id: nbgrader reads ids as file globs and strips their
+spaces, so `a[1]` or `alice ` would match no submission), generates its feedback, and
 writes one JSON line per job to stdout: the score of every test cell, what the grader noticed
 (time limits, crashes, tampering) and any nbgrader error. Keeping the process for many jobs pays
 for importing nbgrader once, and its kernels are forked from one warm template that has imported
@@ -16,6 +18,8 @@ import sys
 from pathlib import Path
 
 REPORT_NAME = "grading-report.json"
+# The id of the one student of a course root; the job's "student" names the row it answers.
+ROOT_STUDENT = "student"
 
 
 def _last_error_line(result: dict) -> str:
@@ -74,7 +78,7 @@ def main() -> None:
     for line in sys.stdin:
         job = json.loads(line)
         try:
-            outcome = grade_in_root(Path(job["root"]), job["exercise"], job["student"])
+            outcome = grade_in_root(Path(job["root"]), job["exercise"], ROOT_STUDENT)
         except Exception as error:  # one broken job must not stop the worker
             outcome = {"grades": {}, "events": [], "feedback": "",
                        "error": f"{type(error).__name__}: {error}"}

@@ -13,23 +13,34 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
 import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
+from test_mutants import hidden_test_lines, page_text
 
+from rnncourse.cli import main
 from rnncourse.grading import authoring
 from rnncourse.grading import grader as grader_module
 from rnncourse.grading.grader import GradeOptions, grade
-from rnncourse.grading.nbgrader_cli import fill_in_solutions, release
-from rnncourse.grading.sample import SAMPLE_ID, write_sample_exercise
-from rnncourse.grading.submissions import prepare
+from rnncourse.grading.nbgrader_cli import fill_in_solutions, read_scores, release
+from rnncourse.grading.outputs import HIDDEN_LINE, SHORTEST_HIDDEN_LINE
+from rnncourse.grading.preprocessors import released_skeleton
+from rnncourse.grading.sample import SAMPLE_ID, sample_cells, write_sample_exercise
+from rnncourse.grading.submissions import find_submissions, prepare
 
 ROOT = Path(__file__).resolve().parents[2]
 EX01 = "ex01-vanishing-gradients"
 TRAINING_ID = "ex91-training"
 OPTIONS = GradeOptions(cell_timeout=6, notebook_timeout=60, jobs=2)
+ODD_ID = " o'neil [2]* é "
+LEAKS = {"mean": "import linecache, sys\ndef mean(values):\n"
+                 "    print(linecache.getlines(sys._getframe(1).f_code.co_filename))\n"
+                 "    return sum(values) / len(values)",
+         "clip": "print(In)\ndef clip(x, low, high):\n    if low > high:\n"
+                 "        raise ValueError('low > high')\n    return max(low, min(x, high))"}
 
 
 def make_course(folder: Path, exercise_id: str) -> tuple[Path, nbformat.NotebookNode,
@@ -134,7 +145,35 @@ def sample_class(source, released) -> dict[str, nbformat.NotebookNode | str | No
             "from pathlib import Path\ndef mean(values):\n"
             "    Path('../../../solutions/ex90-sample/ex90-sample.ipynb').read_text()\n"
             "    return sum(values) / len(values)")),
+        # ... or the gradebook: as a database (scores are written there), or through links.
+        "gradebook-as-database": with_code(solved, mean=(
+            "import sqlite3\ndef mean(values):\n"
+            "    database = sqlite3.connect('../../../gradebook.db')\n"
+            "    database.execute('CREATE TRIGGER IF NOT EXISTS full AFTER UPDATE ON grade BEGIN "
+            "UPDATE grade SET auto_score = 100 WHERE id = NEW.id; END')\n"
+            "    database.commit()\n    return sum(values) / len(values)"),
+            clip=("def clip(x, low, high):\n"
+                  "    with open('../../../nbgrader_config.py', 'a') as config:\n"
+                  "        config.write('\\n# c.Autograde.autograde_preprocessors = []\\n')\n"
+                  "    return max(low, min(x, high)) if low <= high else 1 / 0")),
+        "gradebook-through-links": with_code(solved, mean=(
+            "import os\nGRADEBOOK = '../../../gradebook.db'\ndef mean(values):\n"
+            "    if not os.path.lexists('symbolic.txt'):\n"
+            "        os.symlink(os.path.abspath(GRADEBOOK), 'symbolic.txt')\n"
+            "    open('symbolic.txt', 'rb').read()\n    return sum(values) / len(values)"),
+            clip=("def clip(x, low, high):\n    if not os.path.exists('hard.txt'):\n"
+                  "        os.link(GRADEBOOK, 'hard.txt')\n    open('hard.txt', 'rb').read()\n"
+                  "    return max(low, min(x, high)) if low <= high else 1 / 0"),
+            relative_error=("def relative_error(estimate, exact):\n"
+                            "    os.replace(GRADEBOOK, 'renamed.txt')\n"
+                            "    open('renamed.txt', 'rb').read()\n"
+                            "    os.replace('renamed.txt', GRADEBOOK)\n"
+                            "    return abs(estimate - exact) / abs(exact)")),
+        # Printing the hidden tests: from the input history, or the calling cell's source.
+        "leaks-hidden-tests": with_code(solved, **LEAKS),
         "no-notebook": None,
+        # nbgrader reads student ids as file globs and strips their spaces.
+        ODD_ID: solved,
     }
 
 
@@ -172,7 +211,9 @@ def test_every_student_is_in_the_table_with_feedback(sample_run) -> None:
     assert set(rows) == {"untouched", "solved", "infinite-loop", "stuck-kernel", "exception",
                          "crash", "edited-tests", "unreadable", "unknown-kernel", "stderr",
                          "huge-output", "patch-modules", "patch-at-call-time", "patch-kernel",
-                         "reads-solutions", "no-notebook"}
+                         "reads-solutions", "gradebook-as-database",
+                         "gradebook-through-links", "leaks-hidden-tests", "no-notebook",
+                         ODD_ID}
     for student in rows:
         page = report.feedback / student / SAMPLE_ID / f"{SAMPLE_ID}.html"
         assert page.is_file(), f"no feedback for {student}"
@@ -189,6 +230,36 @@ def test_untouched_release_and_solution(sample_run) -> None:
     assert scores(rows, "untouched") == (0, 0, 0, 0)
     assert scores(rows, "solved") == (2, 2, 1, 5)
     assert rows["solved"]["status"] == rows["untouched"]["status"] == "graded"
+
+
+def test_any_folder_name_is_a_student_id(sample_run) -> None:
+    report, rows, _ = sample_run
+    assert scores(rows, ODD_ID) == (2, 2, 1, 5)
+    assert rows[ODD_ID]["status"] == "graded"
+    assert (report.feedback / ODD_ID / SAMPLE_ID / f"{SAMPLE_ID}.html").is_file()
+    gradebook = read_scores(report.gradebook.parent, SAMPLE_ID)
+    assert sum(part.score for part in gradebook[ODD_ID]) == 5
+
+
+def test_names_that_are_no_student_id_are_refused_or_skipped(sample_run, tmp_path: Path,
+                                                             capsys) -> None:
+    root = sample_run[0].table.parents[1] / "course"
+    released = root / "exercises" / SAMPLE_ID / f"{SAMPLE_ID}.ipynb"
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for name in ("ann.ipynb", "._ann.ipynb", ".~ben.ipynb"):  # macOS and editors' hidden files
+        shutil.copy(released, flat / name)
+    with pytest.raises(ValueError, match="no notebook of ex90-sample in"):
+        find_submissions(tmp_path, SAMPLE_ID, SAMPLE_ID)  # flat/ holds no submission for it
+    assert [found.student for found in find_submissions(flat, SAMPLE_ID, SAMPLE_ID)] == ["ann"]
+    # An archive unpacked with another encoding than UTF-8: the name is not text.
+    shutil.copy(released, os.fsencode(flat) + b"/caf\xe9.ipynb")
+    with pytest.raises(ValueError, match=r"not UTF-8.*caf\\xe9\.ipynb"):
+        find_submissions(flat, SAMPLE_ID, SAMPLE_ID)
+    out = tmp_path / "out"
+    assert main(["grade", SAMPLE_ID, str(flat), "--root", str(root), "--out", str(out)]) == 2
+    assert "rename them and grade again" in capsys.readouterr().out
+    assert not out.exists()
 
 
 def test_time_limits_stop_loops_and_the_rest_is_graded(sample_run) -> None:
@@ -234,6 +305,17 @@ def test_stderr_and_huge_outputs_cost_nothing(sample_run) -> None:
     assert "a warning from student code" in page, "student warnings stay visible in feedback"
 
 
+def test_feedback_hides_printed_hidden_tests(sample_run) -> None:
+    report, rows, _ = sample_run
+    root = report.table.parents[1] / "course"
+    source = nbformat.read(root / "solutions" / SAMPLE_ID / f"{SAMPLE_ID}.ipynb", as_version=4)
+    hidden = hidden_test_lines(source, "\n".join(LEAKS.values()))
+    page = page_text(report.feedback / "leaks-hidden-tests" / SAMPLE_ID / f"{SAMPLE_ID}.html")
+    assert scores(rows, "leaks-hidden-tests") == (2, 2, 1, 5)
+    assert HIDDEN_LINE in page
+    assert not [line for line in hidden if len(line) >= SHORTEST_HIDDEN_LINE and line in page]
+
+
 def test_replaced_comparisons_earn_nothing(sample_run) -> None:
     _, rows, _ = sample_run
     assert scores(rows, "patch-modules") == (0, 0, 0, 0)
@@ -247,6 +329,11 @@ def test_replaced_comparisons_earn_nothing(sample_run) -> None:
     assert scores(rows, "reads-solutions") == (0, 2, 1, 3)
     assert rows["reads-solutions"]["status"] == "tampered"
     assert "may not read the course's notebooks" in rows["reads-solutions"]["message"]
+    assert scores(rows, "gradebook-as-database") == (0, 0, 1, 1)
+    assert rows["gradebook-as-database"]["status"] == "tampered"
+    assert "may not open a database" in rows["gradebook-as-database"]["message"]
+    assert scores(rows, "gradebook-through-links") == (0, 0, 0, 0)
+    assert rows["gradebook-through-links"]["status"] == "tampered"
 
 
 def test_flat_folder_graded_twice_gives_the_same_table(sample_run, tmp_path: Path) -> None:
@@ -298,6 +385,37 @@ def test_prepare_puts_back_cells_and_drops_tags(sample_run) -> None:
     assert ids == expected
     assert all("tags" not in cell.metadata for cell in rebuilt.cells)
     assert notes == ["put back deleted cells: setup, test_mean"]
+
+
+def test_prepare_grades_changed_copied_and_claimed_ids_as_plain_cells() -> None:
+    release = released_skeleton(nbformat.v4.new_notebook(cells=sample_cells()))
+    submission = nbformat.from_dict(release)
+    by_id = {cell.metadata.get("nbgrader", {}).get("grade_id"): cell for cell in submission.cells}
+    by_id["test_mean"].metadata["nbgrader"]["grade_id"] = "mine"  # the test, renamed
+    by_id["test_mean"].source = "print('all good')"
+    copy = nbformat.from_dict(by_id["test_clip"])  # the test, copied before its part
+    copy.source = "pass"
+    submission.cells.insert(submission.cells.index(by_id["clip"]), copy)
+    claim = nbformat.v4.new_code_cell("bonus = 1")  # a cell of its own that claims points
+    claim.metadata["nbgrader"] = {"grade": True, "grade_id": "bonus", "points": 100,
+                                  "locked": False, "solution": False, "schema_version": 3}
+    submission.cells.append(claim)
+    rebuilt, notes = prepare(submission, release)
+    graded = [(cell.metadata["nbgrader"]["grade_id"], cell.source) for cell in rebuilt.cells
+              if cell.metadata.get("nbgrader", {}).get("grade")]
+    assert graded == [(cell.metadata["nbgrader"]["grade_id"], cell.source) for cell in release.cells
+                      if cell.metadata.get("nbgrader", {}).get("grade")]
+    assert notes == ["put back deleted cells: test_mean",
+                     "graded as plain cells (unknown or repeated ids): bonus, mine, test_clip"]
+
+
+def test_scores_beyond_a_cells_points_count_nothing() -> None:
+    parts = {"mean": ["test_mean"], "clip": ["test_clip"]}
+    outcome = {"grades": {"test_mean": [100.0, 100.0], "test_clip": [2.0, 2.0]}, "events": [],
+               "error": "", "feedback": ""}
+    row = grader_module._row("ann", outcome, parts, [], 60, {"test_mean": 2.0, "test_clip": 2.0})
+    assert (row.parts, row.status) == ({"mean": 0.0, "clip": 2.0}, "tampered")
+    assert "test_mean: the gradebook held 100 of 2 points: scored 0" in row.message
 
 
 def test_the_course_configuration_grades_with_the_guard() -> None:

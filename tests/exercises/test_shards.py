@@ -18,11 +18,12 @@ import pytest
 from test_grading import make_course
 
 from rnncourse.cli import main
+from rnncourse.grading import grader as grader_module
 from rnncourse.grading.grader import GradeOptions, grade
 from rnncourse.grading.merge import merge_shards
 from rnncourse.grading.nbgrader_cli import fill_in_solutions, read_scores
 from rnncourse.grading.sample import SAMPLE_ID
-from rnncourse.grading.shards import MANIFEST_NAME, Shard, shard_of
+from rnncourse.grading.shards import MANIFEST_NAME, Shard, check_shard_output, shard_of
 
 OPTIONS = GradeOptions(cell_timeout=6, notebook_timeout=60, jobs=2)
 # With 3 shards: cem and eva in 1, hal in 2, ann and dee in 3 (every shard has students).
@@ -71,6 +72,7 @@ def test_each_shard_grades_its_students_only(graded) -> None:
         manifest = json.loads((folder / MANIFEST_NAME).read_text())
         expected = sorted(student for student, shard in SPLIT.items() if shard == index)
         assert (manifest["exercise"], manifest["shard"], manifest["of"]) == (SAMPLE_ID, index, 3)
+        assert manifest["complete"] is True
         assert manifest["students"] == expected
         with (folder / "grades.csv").open() as table:
             assert [row["student"] for row in csv.DictReader(table)] == expected
@@ -116,6 +118,29 @@ def test_missing_repeated_and_unfinished_shards_are_refused(graded, tmp_path: Pa
     assert not out.exists()
 
 
+@pytest.mark.parametrize(("change", "message"), [
+    ({"of": 4}, "differ in number of shards: 4 against 3"),
+    ({"exercise": "ex01-vanishing-gradients"}, "differ in exercise"),
+    ({"parts": {"mean": 2.0, "clip": 3.0, "relative_error": 1.0}}, "differ in parts or points"),
+    ({"shard": 0}, "is not a shard manifest"),
+])
+def test_shards_that_do_not_belong_together_are_refused(graded, tmp_path: Path, change: dict,
+                                                        message: str, capsys) -> None:
+    _, _, _, shards = graded
+    other = tmp_path / "other"
+    shutil.copytree(shards[2], other)
+    manifest = json.loads((other / MANIFEST_NAME).read_text())
+    (other / MANIFEST_NAME).write_text(json.dumps(manifest | change))
+    out = tmp_path / "merged"
+    assert main(["grade", "merge", str(shards[0]), str(shards[1]), str(other),
+                 "--out", str(out)]) == 2
+    assert message in capsys.readouterr().out
+    assert main(["grade", "merge", *map(str, shards[:2]), str(tmp_path / "nowhere"),
+                 "--out", str(out)]) == 2
+    assert "nowhere does not exist" in capsys.readouterr().out
+    assert not out.exists()
+
+
 def test_an_existing_output_is_kept_unless_forced(graded, tmp_path: Path) -> None:
     folder, _, whole, shards = graded
     out = tmp_path / "merged"
@@ -136,7 +161,44 @@ def test_a_shard_never_writes_over_other_grades(graded) -> None:
     for target in (shards[0], whole.table.parent):
         with pytest.raises(ValueError, match="output folder of its own"):
             grade(root, SAMPLE_ID, folder / "class", target, OPTIONS, shard=Shard(2, 3))
+    with pytest.raises(ValueError, match="holds shard 1/3 of ex90-sample.*another --out"):
+        grade(root, SAMPLE_ID, folder / "class", shards[0], OPTIONS)  # --shard forgotten
+    with pytest.raises(ValueError, match="grades.csv is a file, not a folder"):
+        grade(root, SAMPLE_ID, folder / "class", whole.table, OPTIONS)
     assert files_of(folder) == before
+
+
+def test_a_shard_without_students_is_complete(graded) -> None:
+    folder, root, _, _ = graded
+    empty = next(index for index in range(1, 8)
+                 if all(shard_of(student, 7) != index for student in SPLIT))
+    report = grade(root, SAMPLE_ID, folder / "class", folder / "empty", OPTIONS,
+                   shard=Shard(empty, 7))
+    assert report.grades == []
+    manifest = json.loads((folder / "empty" / MANIFEST_NAME).read_text())
+    assert (manifest["shard"], manifest["students"], manifest["complete"]) == (empty, [], True)
+    assert (folder / "empty" / "grades.csv").read_text().splitlines() == [
+        "student,mean,clip,relative_error,total,status,message"]
+
+
+def test_a_shard_stopped_while_written_again_is_not_merged(graded, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    folder, root, _, shards = graded
+    retried = tmp_path / "shard-2"
+    shutil.copytree(shards[1], retried)
+    table = (retried / "grades.csv").read_bytes()
+
+    def stopped(*args, **kwargs):  # the job is killed between the gradebook and the table
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(grader_module, "_write_table", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        grade(root, SAMPLE_ID, folder / "class", retried, OPTIONS, shard=Shard(2, 3))
+    assert (retried / "grades.csv").read_bytes() == table
+    with pytest.raises(ValueError, match=r"shard-2 holds shard 2/3 unfinished.*--shard 2/3"):
+        merge_shards([shards[0], retried, shards[2]], tmp_path / "merged")
+    assert not (tmp_path / "merged").exists()
+    check_shard_output(retried, SAMPLE_ID, Shard(2, 3))  # the retry may write there
 
 
 @pytest.mark.parametrize("text", ["0/2", "3/2", "x", "2/0", "1/2/3", "-1/2", ""])
