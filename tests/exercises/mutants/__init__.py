@@ -56,7 +56,8 @@ def reads_the_expected_value(header: str, names: tuple[str, ...], fallback: str)
     the tests' expected value (a local named one of `names`) and returns it, or else runs
     `fallback`, an implementation wrong on a case only the hidden tests try."""
     return (header + "    import sys\n    frame = sys._getframe(1)\n    while frame is not None:\n"
-            f"        found = [frame.f_locals[name] for name in {names!r} if name in frame.f_locals]\n"
+            f"        found = [frame.f_locals[name] for name in {names!r}"
+            " if name in frame.f_locals]\n"
             "        if found:\n            return found[0] if len(found) == 1 else tuple(found)\n"
             "        frame = frame.f_back\n" + fallback)
 

@@ -3,7 +3,7 @@
 # The mutants are code kept as strings, one statement a line where it reads best.
 # ruff: noqa: E501
 
-from mutants import Mutant, choice_mutants
+from mutants import Mutant, choice_mutants, reads_the_expected_value
 
 CELL = "def rnn_cell(x, h, weight_ih, weight_hh, bias_ih, bias_hh):\n"
 FORWARD = "def rnn_forward(cell, inputs, h0):\n"
@@ -33,6 +33,10 @@ MUTANTS = {
         Mutant("computed-without-graph", "broken graph",
                CELL + "    with torch.no_grad():\n"
                "        return torch.tanh(x @ weight_ih.T + bias_ih + h @ weight_hh.T + bias_hh)"),
+        Mutant("reads-the-tests-expected-value", "hard-coded output", reads_the_expected_value(
+            CELL, ("want",), "    if not h.any():  # the first step: no recurrent term, and b_hh forgotten with it\n"
+            "        return torch.tanh(x @ weight_ih.T + bias_ih)\n"
+            "    return torch.tanh(x @ weight_ih.T + bias_ih + h @ weight_hh.T + bias_hh)")),
     ],
     "rnn_forward": [
         Mutant("torch-rnn-tanh", "forbidden shortcut",
@@ -59,6 +63,9 @@ MUTANTS = {
                FORWARD + "    states, h = [], h0\n    for x_t in inputs:\n"
                "        h = cell(x_t, h) if isinstance(cell, torch.nn.Module) else torch.tanh(h)\n"
                "        states.append(h)\n    return states"),
+        Mutant("reads-the-tests-expected-value", "hard-coded output", reads_the_expected_value(
+            FORWARD, ("want",), "    states, h = [], h0\n    for x_t in inputs:\n"
+            "        h = cell(x_t, h).clamp(-1, 1)\n        states.append(h)\n    return states")),
     ],
     "gradient_norms": [
         Mutant("non-leaf-grad-after-backward", "broken graph",
@@ -80,6 +87,16 @@ MUTANTS = {
                NORMS + "    gradients = torch.autograd.grad(loss, states, retain_graph=True)\n"
                "    return torch.stack([g.norm() for g in gradients])"),
         Mutant("ones", "hard-coded output", NORMS + "    return torch.ones(len(states))"),
+        Mutant("reads-the-tests-expected-value", "hard-coded output", reads_the_expected_value(
+            NORMS, ("want",), "    norms, upstream = torch.zeros(len(states)), None\n"
+            "    for t in reversed(range(len(states))):\n"
+            "        if upstream is None:\n"
+            "            upstream = torch.autograd.grad(loss, states[t], retain_graph=True, allow_unused=True)[0]\n"
+            "        else:\n"
+            "            upstream = torch.autograd.grad(states[t + 1], states[t], grad_outputs=upstream,"
+            " retain_graph=True, allow_unused=True)[0]\n"
+            "        if upstream is not None:\n            norms[t] = upstream.norm()\n"
+            "    return norms")),
     ],
     "jacobian_bound": [
         Mutant("course-bound", "forbidden shortcut",
@@ -96,6 +113,9 @@ MUTANTS = {
                BOUND + "    return float(gamma * torch.linalg.matrix_norm(weight_hh, ord=2) ** lag)"),
         Mutant("tensor-not-float", "hard-coded output",
                BOUND + "    return (gamma * torch.linalg.matrix_norm(weight_hh, ord=2)) ** lag"),
+        Mutant("reads-the-tests-expected-value", "hard-coded output", reads_the_expected_value(
+            BOUND, ("want",), "    power = torch.linalg.matrix_power(gamma * weight_hh, lag)\n"
+            "    return float(torch.linalg.matrix_norm(power, ord=2))")),
     ],
     "decay_rate": [
         Mutant("course-rate", "forbidden shortcut",
@@ -112,6 +132,9 @@ MUTANTS = {
         Mutant("base-10-exponent", "wrong formula",
                RATE + FIT + "    return float(10 ** slope)"),
         Mutant("tensor-not-float", "hard-coded output", RATE + FIT + "    return torch.exp(slope)"),
+        Mutant("reads-the-tests-expected-value", "hard-coded output", reads_the_expected_value(
+            RATE, ("want",), "    norms = torch.as_tensor(norms, dtype=torch.float64)[-10:]\n" + FIT
+            + "    return float(torch.exp(slope))")),
     ],
     "question_1": [
         Mutant("sigma-max", "wrong answer", "answer_1 = 0.8"),

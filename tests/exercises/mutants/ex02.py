@@ -3,7 +3,7 @@
 # The mutants are code kept as strings, one statement a line where it reads best.
 # ruff: noqa: E501
 
-from mutants import Mutant, choice_mutants
+from mutants import Mutant, choice_mutants, reads_the_expected_value
 
 NORM = "def clip_grad_norm(parameters, max_norm):\n"
 GRADIENTS = "    gradients = [p.grad for p in parameters if p.grad is not None]\n"
@@ -84,6 +84,17 @@ MUTANTS = {
                "    for p in parameters:\n        if p.grad is not None:\n"
                "            p.grad.mul_(torch.clamp(max_norm / total_norm, max=1.0))\n"
                "    return total_norm"),
+        Mutant("reads-the-tests-clipping-factor", "hard-coded output",
+               NORM + "    import sys\n    frame = sys._getframe(1)\n    while frame is not None:\n"
+               "        if 'factor' in frame.f_locals:\n"
+               "            for p in parameters:\n                if p.grad is not None:\n"
+               "                    p.grad.mul_(frame.f_locals['factor'])\n"
+               "            return torch.tensor(0.0)\n        frame = frame.f_back\n"
+               "    total_norm = torch.sqrt(sum(p.grad.pow(2).sum() for p in parameters"
+               " if p.grad is not None) + torch.tensor(0.0))\n"
+               "    for p in parameters:\n        if p.grad is not None:\n"
+               "            p.grad.mul_(torch.clamp(max_norm / total_norm, max=1.0))\n"
+               "    return total_norm"),
     ],
     "clip_grad_value": [
         Mutant("torch-clip-grad-value", "forbidden shortcut",
@@ -120,6 +131,13 @@ MUTANTS = {
                _find(f"norm > factor * {MEDIAN}", "        if norm == float('inf'):\n")),
         Mutant("factor-ignored", "ignored argument", _find(f"norm > 10 * {MEDIAN}")),
         Mutant("absolute-threshold", "hard-coded output", _find("norm > 10")),
+        Mutant("reads-the-tests-expected-value", "hard-coded output", reads_the_expected_value(
+            FIND, ("want",), _find(f"norm >= factor * {MEDIAN}").split("\n", 1)[1])),
+        Mutant("runs-the-tests-reference", "hard-coded output", FIND + (
+            "    import sys\n    frame = sys._getframe(1)\n    while frame is not None:\n"
+            "        if 'reference' in frame.f_locals:\n"
+            "            return frame.f_locals['reference']([float(v) for v in grad_norms], factor, window)\n"
+            "        frame = frame.f_back\n") + _find(f"norm >= factor * {MEDIAN}").split("\n", 1)[1]),
     ],
     "layer_norm_lstm_step": [
         Mutant("torch-layer-norm", "forbidden shortcut",
@@ -139,6 +157,11 @@ MUTANTS = {
         Mutant("cell-not-normalized", "missing edge case", _step(cell="c_next")),
         Mutant("zeros", "hard-coded output",
                STEP + "    return torch.zeros_like(h), torch.zeros_like(c)"),
+        Mutant("reads-the-tests-expected-value", "hard-coded output",
+               STEP + "    import sys\n    frame = sys._getframe(1)\n    while frame is not None:\n"
+               "        if 'want_c' in frame.f_locals:\n"
+               "            return frame.f_locals.get('want_h', torch.zeros_like(h)), frame.f_locals['want_c']\n"
+               "        frame = frame.f_back\n" + _step(cell="normalize(c_next, 1.0)").split("\n", 1)[1]),
     ],
     "variational_dropout": [
         Mutant("course-variational-dropout", "forbidden shortcut",
