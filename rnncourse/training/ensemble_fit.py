@@ -26,7 +26,7 @@ from torch import Tensor
 
 from rnncourse.models.ensemble import Ensemble, member_gradient_norms
 from rnncourse.training.history import History
-from rnncourse.training.loop import OPTIMIZERS
+from rnncourse.training.loop import OPTIMIZERS, move_to_device
 
 __all__ = ["EnsembleRun", "fit_ensemble", "per_member", "update_members_"]
 
@@ -115,9 +115,10 @@ def fit_ensemble(
 ) -> EnsembleRun:
     """Train `ensemble` in place for `steps` steps; see the module for the update.
 
-    - `batches(step)` gives (inputs, targets): shared by every member, or with a leading axis of
-      size K when `per_member_inputs`. `member_losses(outputs, targets)` maps the stacked
-      outputs (K, ...) to the K losses, shape (K,).
+    - `batches(step)` gives (inputs, targets), moved to the ensemble's device as `fit` does:
+      shared by every member, or with a leading axis of size K when `per_member_inputs`.
+      `member_losses(outputs, targets)` maps the stacked outputs (K, ...) to the K losses,
+      shape (K,).
     - `optimizer`: "sgd", "adam" or "rmsprop". `lr`, `clip_norm`, `clip_value` and
       `weight_decay` are one value or one per member (None: no clipping); a learning rate per
       member needs SGD. A member may clip by norm or by value, not both.
@@ -162,7 +163,7 @@ def fit_ensemble(
     ensemble.train()
     last_evaluation = None
     for step in range(steps):
-        inputs, targets = batches(step)
+        inputs, targets = move_to_device(batches(step), device)  # to the members' device
         for parameter in parameters:
             parameter.grad = None
         losses = member_losses(ensemble(inputs, per_member_inputs=per_member_inputs), targets)

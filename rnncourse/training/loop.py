@@ -65,10 +65,10 @@ def make_optimizer(
     return OPTIMIZERS[name](parameters, lr=lr)
 
 
-def _move(value: Any, device: torch.device) -> Any:
+def move_to_device(value: Any, device: torch.device) -> Any:
     """Tensors (also inside tuples and lists, and PackedSequences) moved to `device`."""
     if isinstance(value, (tuple, list)):
-        return type(value)(_move(item, device) for item in value)
+        return type(value)(move_to_device(item, device) for item in value)
     return value.to(device) if hasattr(value, "to") else value
 
 
@@ -264,7 +264,7 @@ def fit(
             batch = next_batch(step)
             if batch is None:  # a one-shot iterable ran out
                 break
-            inputs, targets = _move(batch, device)
+            inputs, targets = move_to_device(batch, device)
             result = training_step(model, inputs, targets, loss_fn, optimizer,
                                    clip_norm=clip_norm, clip_value=clip_value,
                                    update_if_nonfinite=not stop_on_nonfinite)

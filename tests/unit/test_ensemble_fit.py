@@ -107,3 +107,25 @@ def test_arguments_are_checked():
         fit_ensemble(ensemble, batch, mse_per_member, steps=1, optimizer="lbfgs")
     with pytest.raises(ValueError, match="steps must be a positive int"):
         fit_ensemble(ensemble, batch, mse_per_member, steps=0)
+
+
+def test_batches_are_moved_to_the_members_device():
+    """As `fit` does: a batch stream on the CPU trains an ensemble on a GPU. Each batch here is
+    an object that only `.to(device)` turns into a tensor, and records the device asked for."""
+    asked = []
+
+    class Elsewhere:
+        def __init__(self, tensor: torch.Tensor) -> None:
+            self.tensor = tensor
+
+        def to(self, device: torch.device) -> torch.Tensor:
+            asked.append(torch.device(device))
+            return self.tensor.to(device)
+
+    def batches_elsewhere(step: int) -> tuple[Elsewhere, Elsewhere]:
+        return tuple(Elsewhere(tensor) for tensor in batch(step))
+
+    ensemble = Ensemble([model(seed) for seed in range(2)])
+    run = fit_ensemble(ensemble, batches_elsewhere, mse_per_member, steps=2)
+    assert asked == [torch.device("cpu")] * 4
+    assert all(len(history.loss) == 2 for history in run.histories)
