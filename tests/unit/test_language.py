@@ -202,6 +202,10 @@ def test_sample_text_is_reproducible(splits: CorpusSplits) -> None:
     assert greedy == sample(model, splits.vocabulary, "It is", 20, temperature=0, seed=9)
     with pytest.raises(ValueError, match="prime"):
         sample(model, splits.vocabulary, "", 5)
+    # The model's own device may be named; another one is refused by name, not left to mix.
+    assert sample(model, splits.vocabulary, "It is", 20, device="cpu", seed=1) == text[:20]
+    with pytest.raises(ValueError, match="'meta', but the model is on cpu"):
+        sample(model, splits.vocabulary, "It is", 5, device="meta")
 
 
 def test_checkpoint_round_trip(tmp_path, splits: CorpusSplits, device: str) -> None:

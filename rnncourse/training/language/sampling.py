@@ -44,10 +44,16 @@ def sample(
     seed: int | None = 0,
     device: str | torch.device | None = None,
 ) -> str:
-    """`length` characters generated after `prime` (which is read first and not repeated)."""
+    """`length` characters generated after `prime` (which is read first and not repeated), on
+    the model's device (`device`, if given, must name it)."""
     if not prime:
         raise ValueError("prime must hold at least one character (the model needs a first input)")
-    device = resolve_device(device) if device is not None else model.device
+    if device is not None:  # the model's own device, named: anything else would mix devices
+        asked = resolve_device(device)
+        if asked.type != model.device.type or asked.index not in (None, model.device.index):
+            raise ValueError(f"device={str(device)!r}, but the model is on {model.device}: move "
+                             "it there first (model.to(device)), or leave device=None")
+    device = model.device
     generator = seeded_generator(seed, device)
     was_training = model.training
     model.eval()
