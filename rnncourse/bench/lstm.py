@@ -123,8 +123,9 @@ def _compiled_loop(reference: LSTM, compile_mode: str) -> Callable:
 
 
 def _torch_kernel(device: torch.device) -> str:
-    if device.type == "cuda":
-        return "cuDNN"
+    if device.type == "cuda":  # torch.nn.LSTM runs cuDNN's LSTM where cuDNN is on
+        cudnn = torch.backends.cudnn
+        return "cuDNN" if cudnn.is_available() and cudnn.enabled else "ATen (cuDNN off)"
     uses_onednn = torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled
     return "oneDNN" if uses_onednn else "ATen"
 

@@ -16,6 +16,7 @@ import torch
 from test_fused_lstm import fresh_kernels  # noqa: F401 (a fixture)
 
 from rnncourse import bench
+from rnncourse.bench.lstm import _torch_kernel
 from rnncourse.bench.lstm_profile import _category
 from rnncourse.cli import main as cli_main
 from rnncourse.commands import bench as bench_command
@@ -334,3 +335,11 @@ def test_gpu_table_fused_against_cudnn_and_scans() -> None:
     assert torch.cuda.get_device_name() in text and "cuDNN" in text
     assert f"Float32 on cuda: {bench.float32_arithmetic('cuda')}." in text
     assert all(row.wall_ms > 0 for row in report.rows)
+
+
+def test_the_torch_rows_kernel_on_a_gpu_says_whether_cudnn_ran(monkeypatch) -> None:
+    monkeypatch.setattr(torch.backends.cudnn, "is_available", lambda: True)
+    monkeypatch.setattr(torch.backends.cudnn, "enabled", True)
+    assert _torch_kernel(torch.device("cuda")) == "cuDNN"
+    monkeypatch.setattr(torch.backends.cudnn, "enabled", False)
+    assert _torch_kernel(torch.device("cuda")) == "ATen (cuDNN off)"
