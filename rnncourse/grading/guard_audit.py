@@ -3,7 +3,7 @@ submission is graded, notebook code may not swap a protected module's class or a
 class's special attributes, swap the code or defaults of a library function, install trace or
 profile functions, walk the garbage collector's object graph, or open the course's notebooks,
 solutions or gradebook (with notebook code anywhere on the stack): not by name, through a
-link (the path is resolved), after linking or renaming them (refused too), nor as an SQLite
+link (the path is resolved), nor link or rename them or anything onto them, nor as an SQLite
 database (notebook code may not open one at all: `ATTACH` reaches any file from any connection).
 
 Like the guard (`rnncourse.grading.guard`), this runs inside the grading kernel, as part of the
@@ -23,7 +23,7 @@ from rnncourse.grading.guard_values import Provenance, TamperingError, _package_
 _WATCHED_EVENTS = frozenset({
     "object.__setattr__", "object.__delattr__", "sys.settrace", "sys.setprofile",
     "gc.get_referents", "gc.get_referrers", "gc.get_objects", "open",
-    "os.link", "os.rename", "sqlite3.connect",
+    "os.link", "os.rename", "os.symlink", "sqlite3.connect",
 })
 # Files that hold solutions or hidden tests (the source notebooks, the gradebook), or decide how
 # notebooks are graded (nbgrader runs its configuration as Python): notebook code may not open
@@ -39,8 +39,14 @@ class AuditHook(Provenance):
     def _audit(self, event: str, arguments: tuple) -> None:
         if event not in _WATCHED_EVENTS:
             return
-        if event in ("open", "os.link", "os.rename"):  # os.replace raises os.rename
+        if event == "open":
             self._check_open(arguments[0], sys._getframe(1))
+            return
+        if event in ("os.link", "os.rename", "os.symlink"):  # os.replace raises os.rename
+            # Neither end may be a course file: a link or rename *onto* the gradebook or
+            # nbgrader_config.py replaces it as surely as writing it.
+            for path in arguments[:2]:
+                self._check_open(path, sys._getframe(1))
             return
         if event == "sqlite3.connect":
             self._refuse_from_notebook("notebook code may not open a database while it is "

@@ -169,6 +169,15 @@ def sample_class(source, released) -> dict[str, nbformat.NotebookNode | str | No
                             "    open('renamed.txt', 'rb').read()\n"
                             "    os.replace('renamed.txt', GRADEBOOK)\n"
                             "    return abs(estimate - exact) / abs(exact)")),
+        # ... or replacing the gradebook or nbgrader's configuration with a file of its own.
+        "replaces-course-files": with_code(solved, mean=(
+            "import os\ndef mean(values):\n    open('mine.txt', 'w').close()\n"
+            "    os.replace('mine.txt', '../../../gradebook.db')\n"
+            "    return sum(values) / len(values)"),
+            relative_error=("def relative_error(estimate, exact):\n"
+                            "    open('mine.txt', 'w').close()\n"
+                            "    os.replace('mine.txt', '../../../nbgrader_config.py')\n"
+                            "    return abs(estimate - exact) / abs(exact)")),
         # Printing the hidden tests: from the input history, or the calling cell's source.
         "leaks-hidden-tests": with_code(solved, **LEAKS),
         "no-notebook": None,
@@ -212,7 +221,8 @@ def test_every_student_is_in_the_table_with_feedback(sample_run) -> None:
                          "crash", "edited-tests", "unreadable", "unknown-kernel", "stderr",
                          "huge-output", "patch-modules", "patch-at-call-time", "patch-kernel",
                          "reads-solutions", "gradebook-as-database",
-                         "gradebook-through-links", "leaks-hidden-tests", "no-notebook",
+                         "gradebook-through-links", "replaces-course-files",
+                         "leaks-hidden-tests", "no-notebook",
                          ODD_ID}
     for student in rows:
         page = report.feedback / student / SAMPLE_ID / f"{SAMPLE_ID}.html"
@@ -334,6 +344,8 @@ def test_replaced_comparisons_earn_nothing(sample_run) -> None:
     assert "may not open a database" in rows["gradebook-as-database"]["message"]
     assert scores(rows, "gradebook-through-links") == (0, 0, 0, 0)
     assert rows["gradebook-through-links"]["status"] == "tampered"
+    assert scores(rows, "replaces-course-files") == (0, 2, 0, 2)
+    assert rows["replaces-course-files"]["status"] == "tampered"
 
 
 def test_flat_folder_graded_twice_gives_the_same_table(sample_run, tmp_path: Path) -> None:
